@@ -1,0 +1,83 @@
+// Production entry: `npm start` (after `npm run build`). It wraps adapter-node's handler in our
+// own HTTP server so that WebSocket upgrades on /api/ws reach the hub, binds to 127.0.0.1 unless
+// HOST says otherwise, and shuts down gracefully on SIGTERM/SIGINT.
+import http from 'node:http';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const handlerFile = fileURLToPath(new URL('../build/handler.js', import.meta.url));
+if (!existsSync(handlerFile)) {
+	console.error('No production build found. Run `npm run build` first (or `npm run dev` for development).');
+	process.exit(1);
+}
+
+// Our API enforces its own, documented body limit and answers in JSON; adapter-node's default
+// 512 KB limit would answer first, as text.
+process.env.BODY_SIZE_LIMIT ??= 'Infinity';
+// Without ORIGIN, adapter-node assumes https unless a header says otherwise. This server speaks
+// plain http; behind a TLS proxy, its X-Forwarded-Proto (or ORIGIN) says https.
+const PROTOCOL_HEADER = 'x-runwatch-proto';
+if (!process.env.ORIGIN) process.env.PROTOCOL_HEADER = PROTOCOL_HEADER;
+
+let handler;
+try {
+	// Importing the handler initialises SvelteKit, whose `init` hook creates the runtime.
+	({ handler } = await import(handlerFile));
+} catch (error) {
+	console.error(`Runwatch could not start: ${error instanceof Error ? error.message : error}`);
+	process.exit(1);
+}
+
+/** @type {import('../src/lib/server/runtime').Runtime} */
+const runtime = globalThis[Symbol.for('runwatch.runtime')];
+if (!runtime) {
+	console.error('Runwatch runtime was not created by the server hooks; is build/ from this project?');
+	process.exit(1);
+}
+
+const server = http.createServer((request, response) => {
+	const forwarded = request.headers['x-forwarded-proto'];
+	request.headers[PROTOCOL_HEADER] = forwarded === 'https' ? 'https' : 'http';
+	handler(request, response);
+});
+server.on('upgrade', (request, socket, head) => {
+	if (!runtime.ws.handleUpgrade(request, socket, head)) {
+		socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+	}
+});
+
+const { host, port } = runtime.config;
+server.on('error', (error) => {
+	console.error(
+		error.code === 'EADDRINUSE'
+			? `Port ${port} on ${host} is already in use. Stop the other server or set PORT.`
+			: `Server error: ${error.message}`
+	);
+	process.exit(1);
+});
+server.listen(port, host, () => {
+	const address = server.address();
+	const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+	const url = runtime.config.origin ?? `http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${address.port}`;
+	console.log(runtime.banner(url));
+});
+
+let stopping = false;
+async function stop(signal) {
+	if (stopping) return;
+	stopping = true;
+	console.log(`${signal}: finishing in-flight work and closing connections…`);
+	server.close(); // no new connections
+	server.closeIdleConnections();
+	const force = setTimeout(() => {
+		console.error('Shutdown took too long; exiting.');
+		process.exit(1);
+	}, 15_000);
+	force.unref();
+	await runtime.shutdown();
+	server.closeAllConnections();
+	clearTimeout(force);
+	process.exit(0);
+}
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));

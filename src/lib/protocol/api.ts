@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { eventInputSchema, storedEventSchema } from './events.js';
+import { executionSchema, executionStatusSchema } from './executions.js';
+import {
+	DEFAULT_EVENTS_PAGE,
+	DEFAULT_LIST_LIMIT,
+	MAX_BATCH_EVENTS,
+	MAX_EVENTS_PAGE,
+	MAX_LIST_LIMIT,
+	MAX_NAME_LENGTH
+} from './limits.js';
+
+/** Body of `POST /api/executions/:id/events`: one event, or `{ events: [...] }`. */
+export const eventBatchSchema = z.strictObject({
+	events: z
+		.array(eventInputSchema)
+		.min(1, 'must hold at least one event')
+		.max(MAX_BATCH_EVENTS, `must hold at most ${MAX_BATCH_EVENTS} events`)
+});
+
+/** A query-string integer: digits only, a safe integer, within bounds. */
+function queryInt(name: string, max: number) {
+	return z
+		.string()
+		.regex(/^\d+$/, `${name} must be a non-negative integer`)
+		.transform(Number)
+		.refine(Number.isSafeInteger, `${name} must be a safe integer`)
+		.refine((n) => n <= max, `${name} must be at most ${max}`);
+}
+
+export const eventsQuerySchema = z.object({
+	since: queryInt('since', Number.MAX_SAFE_INTEGER).default(0),
+	limit: queryInt('limit', MAX_EVENTS_PAGE)
+		.refine((n) => n > 0, 'limit must be at least 1')
+		.default(DEFAULT_EVENTS_PAGE)
+});
+
+export const listQuerySchema = z.object({
+	status: executionStatusSchema.optional(),
+	agent: z.string().min(1).max(MAX_NAME_LENGTH).optional(),
+	q: z.string().min(1).max(MAX_NAME_LENGTH).optional(),
+	cursor: z.string().max(200).optional(),
+	limit: queryInt('limit', MAX_LIST_LIMIT)
+		.refine((n) => n > 0, 'limit must be at least 1')
+		.default(DEFAULT_LIST_LIMIT)
+});
+export type ListQuery = z.infer<typeof listQuerySchema>;
+
+/** One event's fate in a POST: its server seq, and whether it had been stored before. */
+export const ingestResultSchema = z.object({
+	id: z.string(),
+	seq: z.number().int().positive(),
+	duplicate: z.boolean()
+});
+
+export const postEventsResponseSchema = z.object({
+	/** How many events this request stored (duplicates of earlier sends are not counted). */
+	accepted: z.number().int().nonnegative(),
+	lastSeq: z.number().int().nonnegative(),
+	results: z.array(ingestResultSchema)
+});
+export type PostEventsResponse = z.infer<typeof postEventsResponseSchema>;
+
+export const eventsPageSchema = z.object({
+	events: z.array(storedEventSchema),
+	lastSeq: z.number().int().nonnegative()
+});
+export type EventsPage = z.infer<typeof eventsPageSchema>;
+
+export const executionWithEventsSchema = z.object({
+	execution: executionSchema,
+	/** The newest events, ascending; older ones through `GET .../events?since=`. */
+	events: z.array(storedEventSchema)
+});
+
+export const executionListSchema = z.object({
+	executions: z.array(executionSchema),
+	nextCursor: z.string().nullable()
+});

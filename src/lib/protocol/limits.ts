@@ -1,0 +1,67 @@
+/**
+ * Every limit Runwatch enforces, in one place. Each is documented in docs/protocol.md and
+ * covered by a test; change them together.
+ */
+
+/** Longest execution or event id. Ids end up in URLs and log lines; 64 is plenty for a UUID or ULID. */
+export const MAX_ID_LENGTH = 64;
+
+/**
+ * Largest single event, measured as its JSON. Agents stream output in chunks; a chunk larger
+ * than this belongs in an artifact store, not in a live timeline every viewer downloads.
+ */
+export const MAX_EVENT_BYTES = 256 * 1024;
+
+/** Most events in one POST. Keeps one write transaction (and the lock it holds) short. */
+export const MAX_BATCH_EVENTS = 1000;
+
+/**
+ * Largest request body on the ingest API. A full batch of typical events (a few hundred bytes
+ * each) fits with room to spare; a batch of maximum-size events does not, on purpose.
+ */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/** Most events one read returns (`GET .../events?limit=`, one replay page). */
+export const MAX_EVENTS_PAGE = 1000;
+
+/** Default page size for `GET .../events` when `limit` is absent. */
+export const DEFAULT_EVENTS_PAGE = 1000;
+
+/** Most executions one list call returns. */
+export const MAX_LIST_LIMIT = 200;
+
+/** Default page size for `GET /api/executions`. */
+export const DEFAULT_LIST_LIMIT = 50;
+
+/** Newest events embedded in `GET /api/executions/:id` and in the server-rendered page. */
+export const EXECUTION_TAIL_EVENTS = 1000;
+
+/**
+ * Largest frame a browser may send over the WebSocket. Client frames are subscribe, unsubscribe
+ * and ping: tiny. Anything bigger is abuse and closes the socket with 1009.
+ */
+export const WS_MAX_PAYLOAD_BYTES = 16 * 1024;
+
+/** Executions one WebSocket connection may follow at once (a dashboard list page needs a few dozen). */
+export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 256;
+
+/**
+ * Bytes the server lets pile up in one socket's send buffer before it stops pushing live events
+ * to it. A slow viewer then catches up from storage once it drains, so it costs no memory and
+ * loses nothing, and it cannot slow anyone else down.
+ */
+export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+
+/** Events per frame when replaying from storage (one page read, one frame sent). */
+export const REPLAY_PAGE_EVENTS = 1000;
+
+/** Server → client ping interval; a connection that misses one whole interval is terminated. */
+export const WS_PING_INTERVAL_MS = 30_000;
+
+/** Most metadata tags on an execution, and the longest key and value. */
+export const MAX_METADATA_ENTRIES = 64;
+export const MAX_METADATA_KEY_LENGTH = 128;
+export const MAX_METADATA_VALUE_LENGTH = 1024;
+
+/** Longest free-text name (agent, department, event type, step name). */
+export const MAX_NAME_LENGTH = 200;

@@ -1,0 +1,77 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export interface RunwatchConfig {
+	/** Where the SQLite file and generated secrets live. */
+	dataDir: string;
+	/** Bearer token every ingest request must carry. */
+	ingestToken: string;
+	/** True when this start generated the token (first start): the banner prints it. */
+	ingestTokenGenerated: boolean;
+	/** File the generated token is kept in (absent when it came from the environment). */
+	ingestTokenFile?: string;
+	host: string;
+	port: number;
+	/** Public origin, when set (adapter-node's ORIGIN); used for links and the Origin check. */
+	origin?: string;
+	databaseUrl?: string;
+	redisUrl?: string;
+}
+
+/** Loopback unless HOST says otherwise: a fresh install must not be reachable from the network. */
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PORT = 3000;
+const TOKEN_FILE = 'ingest-token';
+
+function readOrCreateToken(dataDir: string): { token: string; generated: boolean; file: string } {
+	const file = join(dataDir, TOKEN_FILE);
+	if (existsSync(file)) {
+		const token = readFileSync(file, 'utf8').trim();
+		if (token) return { token, generated: false, file };
+	}
+	const token = `rw_${randomBytes(24).toString('base64url')}`;
+	writeFileSync(file, token + '\n', { mode: 0o600 });
+	chmodSync(file, 0o600); // the mode above is ignored when the file already existed (empty)
+	return { token, generated: true, file };
+}
+
+/** Reads the environment once. Throws with a sentence saying what to fix. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): RunwatchConfig {
+	const dataDir = resolve(env.RUNWATCH_DATA_DIR || './data');
+	mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+
+	const port = env.PORT ? Number(env.PORT) : DEFAULT_PORT;
+	if (!Number.isInteger(port) || port < 0 || port > 65535) {
+		throw new Error(`PORT must be a port number (0-65535), got "${env.PORT}"`);
+	}
+
+	let ingestToken = env.RUNWATCH_INGEST_TOKEN?.trim() ?? '';
+	let ingestTokenGenerated = false;
+	let ingestTokenFile: string | undefined;
+	if (!ingestToken) {
+		const stored = readOrCreateToken(dataDir);
+		ingestToken = stored.token;
+		ingestTokenGenerated = stored.generated;
+		ingestTokenFile = stored.file;
+	} else if (ingestToken.length < 16) {
+		throw new Error('RUNWATCH_INGEST_TOKEN must be at least 16 characters long');
+	}
+
+	const databaseUrl = env.DATABASE_URL || undefined;
+	if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+		throw new Error('DATABASE_URL must be a postgres:// URL (unset it to use the embedded SQLite store)');
+	}
+
+	return {
+		dataDir,
+		ingestToken,
+		ingestTokenGenerated,
+		ingestTokenFile,
+		host: env.HOST || DEFAULT_HOST,
+		port,
+		origin: env.ORIGIN || undefined,
+		databaseUrl,
+		redisUrl: env.REDIS_URL || undefined
+	};
+}

@@ -1,0 +1,27 @@
+import type { Plugin } from 'vite';
+
+const WS_PATH = '/api/ws';
+
+/**
+ * In `vite dev` there is no `server/index.js`: this plugin hands `/api/ws` upgrades to the same
+ * runtime SvelteKit's dev server uses. Every other upgrade (Vite's own HMR socket) is left alone.
+ */
+export function runwatchDevSockets(): Plugin {
+	return {
+		name: 'runwatch-dev-sockets',
+		apply: 'serve',
+		configureServer(server) {
+			server.httpServer?.on('upgrade', (request, socket, head) => {
+				const path = (request.url ?? '').split('?')[0];
+				if (path !== WS_PATH) return;
+				server
+					.ssrLoadModule('/src/lib/server/runtime.ts')
+					.then((mod) => mod.getRuntime().ws.handleUpgrade(request, socket, head))
+					.catch((error: unknown) => {
+						server.config.logger.error(`[runwatch] WebSocket upgrade failed: ${String(error)}`);
+						socket.destroy();
+					});
+			});
+		}
+	};
+}

@@ -1,0 +1,81 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { RunwatchConfig } from '../config.js';
+
+/** Where a request's credentials can be. WebSocket upgrades and SvelteKit requests both fit. */
+export interface RequestCredentials {
+	authorization?: string | null;
+	cookie?: string | null;
+	/** `?token=` on the URL: for EventSource and WebSocket, which cannot set headers. */
+	queryToken?: string | null;
+}
+
+export const VIEWER_COOKIE = 'runwatch_viewer';
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost', '[::1]']);
+
+export function isLoopbackHost(host: string): boolean {
+	return LOOPBACK_HOSTS.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function safeEqual(a: string, b: string): boolean {
+	const x = Buffer.from(a);
+	const y = Buffer.from(b);
+	return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function bearer(authorization: string | null | undefined): string | undefined {
+	const match = /^Bearer\s+(.+)$/i.exec(authorization?.trim() ?? '');
+	return match?.[1]?.trim();
+}
+
+function cookieValue(cookie: string | null | undefined, name: string): string | undefined {
+	for (const part of (cookie ?? '').split(';')) {
+		const eq = part.indexOf('=');
+		if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+	}
+	return undefined;
+}
+
+/**
+ * The access rules, in one place, used by page loads, the JSON API, SSE and the WebSocket
+ * upgrade alike.
+ */
+export class Access {
+	readonly #ingestToken: string;
+	readonly #viewerToken: string | undefined;
+	/** Viewing needs no credentials: loopback-bound and no viewer token configured. */
+	readonly viewingIsOpen: boolean;
+
+	constructor(config: Pick<RunwatchConfig, 'ingestToken' | 'host'> & { viewerToken?: string }) {
+		this.#ingestToken = config.ingestToken;
+		this.#viewerToken = config.viewerToken;
+		this.viewingIsOpen = !config.viewerToken && isLoopbackHost(config.host);
+	}
+
+	/** Ingest always needs the token: a page on another origin must not forge events. */
+	canIngest(credentials: RequestCredentials): boolean {
+		const token = bearer(credentials.authorization);
+		return token !== undefined && safeEqual(token, this.#ingestToken);
+	}
+
+	canView(credentials: RequestCredentials): boolean {
+		if (this.viewingIsOpen) return true;
+		// Whoever may write may read.
+		if (this.canIngest(credentials)) return true;
+		if (!this.#viewerToken) return false;
+		const presented =
+			bearer(credentials.authorization) ?? cookieValue(credentials.cookie, VIEWER_COOKIE) ?? credentials.queryToken;
+		return presented != null && safeEqual(presented, this.#viewerToken);
+	}
+}
+
+/** Is `origin` (a browser's Origin header) the same site as the request's Host, or the configured ORIGIN? */
+export function isSameOrigin(origin: string | undefined, host: string | undefined, configuredOrigin?: string): boolean {
+	if (!origin) return true; // not a browser: curl, agents, the Node test clients
+	if (configuredOrigin && origin === configuredOrigin) return true;
+	try {
+		return new URL(origin).host === host;
+	} catch {
+		return false;
+	}
+}

@@ -1,0 +1,65 @@
+import type { StoredEvent } from '../../protocol/events.js';
+
+/**
+ * A run of consecutive events of one execution, `firstSeq..lastSeq`, with its JSON built at
+ * most once however many viewers it goes to: fan-out to N sockets costs one serialisation.
+ */
+export class EventBatch {
+	readonly executionId: string;
+	readonly firstSeq: number;
+	readonly lastSeq: number;
+	#events: StoredEvent[] | undefined;
+	#eventsJson: string | undefined;
+	#wsFrame: string | undefined;
+
+	private constructor(executionId: string, firstSeq: number, lastSeq: number) {
+		this.executionId = executionId;
+		this.firstSeq = firstSeq;
+		this.lastSeq = lastSeq;
+	}
+
+	/** From live events (already parsed objects). */
+	static fromEvents(executionId: string, events: StoredEvent[]): EventBatch {
+		const batch = new EventBatch(executionId, events[0]!.seq, events.at(-1)!.seq);
+		batch.#events = events;
+		return batch;
+	}
+
+	/** From stored JSON rows (replay): no parse, no re-serialisation. */
+	static fromJsonRows(executionId: string, rows: { seq: number; json: string }[]): EventBatch {
+		const batch = new EventBatch(executionId, rows[0]!.seq, rows.at(-1)!.seq);
+		batch.#eventsJson = '[' + rows.map((r) => r.json).join(',') + ']';
+		return batch;
+	}
+
+	get size(): number {
+		return this.lastSeq - this.firstSeq + 1;
+	}
+
+	get events(): StoredEvent[] {
+		this.#events ??= JSON.parse(this.eventsJson) as StoredEvent[];
+		return this.#events;
+	}
+
+	/** The JSON array of the events. */
+	get eventsJson(): string {
+		this.#eventsJson ??= JSON.stringify(this.#events);
+		return this.#eventsJson;
+	}
+
+	/** The events with seq > `afterSeq` (for a viewer that already holds the start of this run). */
+	after(afterSeq: number): EventBatch {
+		if (afterSeq < this.firstSeq) return this;
+		return EventBatch.fromEvents(
+			this.executionId,
+			this.events.filter((e) => e.seq > afterSeq)
+		);
+	}
+
+	/** The WebSocket `events` frame, built once. */
+	get wsFrame(): string {
+		this.#wsFrame ??=
+			`{"type":"events","executionId":${JSON.stringify(this.executionId)},"events":${this.eventsJson}}`;
+		return this.#wsFrame;
+	}
+}

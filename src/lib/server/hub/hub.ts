@@ -1,0 +1,228 @@
+import type { StoredEvent } from '../../protocol/events.js';
+import { MAX_BUFFERED_BYTES, REPLAY_PAGE_EVENTS } from '../../protocol/limits.js';
+import type { Store } from '../store/store.js';
+import { EventBatch } from './batch.js';
+import type { Sink } from './sink.js';
+
+export interface HubOptions {
+	store: Store;
+	/** Send-buffer size above which a viewer stops getting live pushes and catches up later. */
+	maxBufferedBytes?: number;
+	/** Events per replay read (and frame). */
+	replayPageEvents?: number;
+	/** How often a stalled viewer's buffer is checked while waiting for it to drain. */
+	drainPollMs?: number;
+}
+
+type Mode = 'catching-up' | 'live' | 'closed';
+
+/** One viewer following one execution. */
+export class Subscription {
+	readonly sink: Sink;
+	readonly executionId: string;
+	/** Highest seq this viewer has been sent. Everything is delivered in order from here. */
+	lastSeq: number;
+	mode: Mode = 'catching-up';
+	/** True while a catch-up loop is running for it (at most one at a time). */
+	replaying = false;
+
+	constructor(sink: Sink, executionId: string, since: number) {
+		this.sink = sink;
+		this.executionId = executionId;
+		this.lastSeq = since;
+	}
+}
+
+interface Topic {
+	readonly executionId: string;
+	readonly subscriptions: Set<Subscription>;
+	/** Highest seq published on this node so far (a catch-up may go live only past it). */
+	publishedSeq: number;
+	/** Events published this tick, flushed together. */
+	pending: StoredEvent[];
+}
+
+/**
+ * Fans committed events out to viewers.
+ *
+ * Each subscription carries the last seq it was sent, and only ever sends the next one. A new
+ * subscription (or one that fell behind: a gap, or a send buffer over its limit) catches up
+ * from the store page by page and joins the live stream once it has read past everything
+ * published; live events that overlap what it read are cut by seq. So replay and live join with
+ * no gap and no duplicate, whatever arrives during the replay and in whatever order events reach
+ * this node.
+ *
+ * Live events are batched per tick: everything published for an execution in one turn of the
+ * event loop goes out as one frame, serialised once for all its viewers.
+ */
+export class Hub {
+	readonly #store: Store;
+	readonly #maxBufferedBytes: number;
+	readonly #replayPage: number;
+	readonly #drainPollMs: number;
+	readonly #topics = new Map<string, Topic>();
+	readonly #dirty = new Set<Topic>();
+	#flushScheduled = false;
+	#closed = false;
+
+	constructor(options: HubOptions) {
+		this.#store = options.store;
+		this.#maxBufferedBytes = options.maxBufferedBytes ?? MAX_BUFFERED_BYTES;
+		this.#replayPage = options.replayPageEvents ?? REPLAY_PAGE_EVENTS;
+		this.#drainPollMs = options.drainPollMs ?? 25;
+	}
+
+	/** Starts following `executionId` from `since` (events with seq > since are sent). */
+	subscribe(sink: Sink, executionId: string, since: number): Subscription {
+		let topic = this.#topics.get(executionId);
+		if (!topic) {
+			topic = { executionId, subscriptions: new Set(), publishedSeq: 0, pending: [] };
+			this.#topics.set(executionId, topic);
+		}
+		const subscription = new Subscription(sink, executionId, since);
+		topic.subscriptions.add(subscription);
+		void this.#catchUp(subscription);
+		return subscription;
+	}
+
+	unsubscribe(subscription: Subscription): void {
+		subscription.mode = 'closed';
+		const topic = this.#topics.get(subscription.executionId);
+		if (!topic) return;
+		topic.subscriptions.delete(subscription);
+		if (topic.subscriptions.size === 0) {
+			this.#topics.delete(topic.executionId);
+			this.#dirty.delete(topic);
+		}
+	}
+
+	/** Hands over events that are committed, ascending by seq. Sent on the next tick. */
+	publish(executionId: string, events: readonly StoredEvent[]): void {
+		const topic = this.#topics.get(executionId);
+		if (!topic || events.length === 0 || this.#closed) return;
+		for (const event of events) {
+			topic.pending.push(event);
+			if (event.seq > topic.publishedSeq) topic.publishedSeq = event.seq;
+		}
+		this.#dirty.add(topic);
+		if (!this.#flushScheduled) {
+			this.#flushScheduled = true;
+			setImmediate(() => this.#flush());
+		}
+	}
+
+	/** Counts for health checks and tests. */
+	stats(): { topics: number; subscriptions: number } {
+		let subscriptions = 0;
+		for (const topic of this.#topics.values()) subscriptions += topic.subscriptions.size;
+		return { topics: this.#topics.size, subscriptions };
+	}
+
+	close(): void {
+		this.#closed = true;
+		for (const topic of this.#topics.values()) {
+			for (const subscription of topic.subscriptions) subscription.mode = 'closed';
+		}
+		this.#topics.clear();
+		this.#dirty.clear();
+	}
+
+	#flush(): void {
+		this.#flushScheduled = false;
+		for (const topic of this.#dirty) {
+			const runs = contiguousRuns(topic.pending);
+			topic.pending = [];
+			for (const run of runs) {
+				const batch = EventBatch.fromEvents(topic.executionId, run);
+				for (const subscription of topic.subscriptions) this.#deliverLive(subscription, batch);
+			}
+		}
+		this.#dirty.clear();
+	}
+
+	#deliverLive(subscription: Subscription, batch: EventBatch): void {
+		if (subscription.mode !== 'live') return; // a running catch-up will read these from the store
+		const { sink } = subscription;
+		if (sink.closed) return this.unsubscribe(subscription);
+		if (batch.lastSeq <= subscription.lastSeq) return;
+		if (batch.firstSeq > subscription.lastSeq + 1 || sink.bufferedAmount > this.#maxBufferedBytes) {
+			// A gap (events reached this node out of order) or a viewer that cannot keep up:
+			// either way the store has everything, so read it from there once the viewer can take it.
+			void this.#catchUp(subscription);
+			return;
+		}
+		const slice = batch.after(subscription.lastSeq);
+		sink.deliver(slice);
+		subscription.lastSeq = slice.lastSeq;
+	}
+
+	async #catchUp(subscription: Subscription): Promise<void> {
+		if (subscription.replaying || subscription.mode === 'closed') return;
+		subscription.replaying = true;
+		subscription.mode = 'catching-up';
+		const { sink, executionId } = subscription;
+		try {
+			while (subscription.mode === 'catching-up') {
+				if (sink.closed) return this.unsubscribe(subscription);
+				if (sink.bufferedAmount > this.#maxBufferedBytes) {
+					await this.#waitForDrain(sink);
+					continue;
+				}
+				const rows = await this.#store.readEventsJson(executionId, subscription.lastSeq, this.#replayPage);
+				if (subscription.mode !== 'catching-up') return;
+				if (rows.length > 0) {
+					const batch = EventBatch.fromJsonRows(executionId, rows);
+					sink.deliver(batch);
+					subscription.lastSeq = batch.lastSeq;
+				}
+				const topic = this.#topics.get(executionId);
+				// Go live only when the store had nothing more *and* we hold everything published
+				// here, with no await in between: a publish cannot slip through the gap.
+				if (rows.length < this.#replayPage && (!topic || subscription.lastSeq >= topic.publishedSeq)) {
+					subscription.mode = 'live';
+				}
+			}
+		} catch (error) {
+			console.error(`[runwatch] replay of ${executionId} failed; retrying in 1 s:`, error);
+			setTimeout(() => {
+				if (subscription.mode === 'catching-up') void this.#catchUp(subscription);
+			}, 1000).unref();
+		} finally {
+			subscription.replaying = false;
+		}
+	}
+
+	async #waitForDrain(sink: Sink): Promise<void> {
+		const lowWater = this.#maxBufferedBytes / 2;
+		while (!sink.closed && sink.bufferedAmount > lowWater && !this.#closed) {
+			await new Promise((resolve) => setTimeout(resolve, this.#drainPollMs));
+		}
+	}
+}
+
+/** Sorts by seq, drops repeats, and splits where seqs are not consecutive. */
+export function contiguousRuns(events: StoredEvent[]): StoredEvent[][] {
+	if (events.length === 0) return [];
+	let sorted = true;
+	for (let i = 1; i < events.length; i++) {
+		if (events[i]!.seq <= events[i - 1]!.seq) {
+			sorted = false;
+			break;
+		}
+	}
+	const list = sorted ? events : [...events].sort((a, b) => a.seq - b.seq);
+	const runs: StoredEvent[][] = [];
+	let run: StoredEvent[] = [list[0]!];
+	for (let i = 1; i < list.length; i++) {
+		const event = list[i]!;
+		const previous = run.at(-1)!;
+		if (event.seq === previous.seq) continue;
+		if (event.seq === previous.seq + 1) run.push(event);
+		else {
+			runs.push(run);
+			run = [event];
+		}
+	}
+	runs.push(run);
+	return runs;
+}

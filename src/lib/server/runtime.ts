@@ -1,0 +1,110 @@
+import { join } from 'node:path';
+import { loadConfig, type RunwatchConfig } from './config.js';
+import { RunwatchError } from './errors.js';
+import { Access } from './http/access.js';
+import { Hub } from './hub/hub.js';
+import { createSqliteStore } from './store/sqlite.js';
+import type { Store } from './store/store.js';
+import { WsServer } from './ws/ws-server.js';
+
+/**
+ * Everything with a lifetime, created once per process. SvelteKit's server bundle, the
+ * production Node entry (`server/index.js`) and the Vite dev plugin all reach the same instance
+ * through a global symbol, because they load the code through different module graphs.
+ */
+export interface Runtime {
+	readonly config: RunwatchConfig;
+	readonly store: Store;
+	readonly hub: Hub;
+	readonly access: Access;
+	readonly ws: WsServer;
+	/** Marks one ingest request in flight; call the returned function when it is done. Throws while shutting down. */
+	beginIngest(): () => void;
+	/** Lines to print once the server listens on `url`. */
+	banner(url: string): string;
+	/** Stops taking work, finishes in-flight ingest, closes viewers with 1001, closes the store. */
+	shutdown(): Promise<void>;
+}
+
+const KEY = Symbol.for('runwatch.runtime');
+type Holder = { [KEY]?: Runtime };
+
+export function getRuntime(): Runtime {
+	const holder = globalThis as Holder;
+	holder[KEY] ??= createRuntime(loadConfig());
+	return holder[KEY];
+}
+
+/** The runtime if one was created (the Node entry asks before SvelteKit has loaded). */
+export function peekRuntime(): Runtime | undefined {
+	return (globalThis as Holder)[KEY];
+}
+
+export function createRuntime(config: RunwatchConfig): Runtime {
+	if (config.databaseUrl) {
+		throw new Error('DATABASE_URL (PostgreSQL) is not supported by this build yet; unset it to use SQLite.');
+	}
+	const store = createSqliteStore({ file: join(config.dataDir, 'runwatch.sqlite') });
+	const hub = new Hub({ store });
+	const access = new Access({
+		ingestToken: config.ingestToken,
+		host: config.host,
+		viewerToken: process.env.RUNWATCH_VIEWER_TOKEN || undefined
+	});
+	const ws = new WsServer({ hub, store, access, origin: config.origin });
+
+	let inFlight = 0;
+	let draining = false;
+	let idle: (() => void) | undefined;
+	let shutdownPromise: Promise<void> | undefined;
+
+	return {
+		config,
+		store,
+		hub,
+		access,
+		ws,
+		beginIngest() {
+			if (draining) throw new RunwatchError('shutting_down', 'Server is shutting down; retry against another node or in a moment');
+			inFlight++;
+			let done = false;
+			return () => {
+				if (done) return;
+				done = true;
+				if (--inFlight === 0) idle?.();
+			};
+		},
+		banner(url) {
+			const token = config.ingestTokenGenerated
+				? `Ingest token (generated, kept in ${config.ingestTokenFile}):\n  ${config.ingestToken}`
+				: config.ingestTokenFile
+					? `Ingest token: in ${config.ingestTokenFile}`
+					: 'Ingest token: from RUNWATCH_INGEST_TOKEN';
+			const shownToken = config.ingestTokenGenerated ? config.ingestToken : '$(cat ' + (config.ingestTokenFile ?? 'TOKEN') + ')';
+			const auth = config.ingestTokenFile ? shownToken : '$RUNWATCH_INGEST_TOKEN';
+			return [
+				`Runwatch is live at ${url}  (storage: SQLite in ${config.dataDir})`,
+				token,
+				'Send a first execution:',
+				`  curl -s -X POST ${url}/api/executions -H "Authorization: Bearer ${auth}" -H "Content-Type: application/json" -d '{"id":"hello","agent":{"name":"my-agent"}}'`,
+				`  curl -s -X POST ${url}/api/executions/hello/events -H "Authorization: Bearer ${auth}" -H "Content-Type: application/json" -d '{"type":"output","data":{"text":"Hello, Runwatch"}}'`,
+				`  then open ${url}/executions/hello  (or run the demo agent: npm run demo)`
+			].join('\n');
+		},
+		shutdown() {
+			shutdownPromise ??= (async () => {
+				draining = true;
+				if (inFlight > 0) {
+					await Promise.race([
+						new Promise<void>((resolve) => (idle = resolve)),
+						new Promise((resolve) => setTimeout(resolve, 10_000).unref())
+					]);
+				}
+				await ws.close();
+				hub.close();
+				await store.close();
+			})();
+			return shutdownPromise;
+		}
+	};
+}

@@ -1,0 +1,40 @@
+/**
+ * SQLite schema, one entry per version. `PRAGMA user_version` records how many have run; a
+ * migration runs in the same transaction as its version bump. Append, never edit.
+ */
+export const SQLITE_MIGRATIONS: readonly string[] = [
+	`
+	CREATE TABLE executions (
+		id              TEXT PRIMARY KEY,
+		agent_name      TEXT NOT NULL,
+		department_name TEXT,
+		agent           TEXT NOT NULL,          -- JSON
+		department      TEXT,                   -- JSON
+		metadata        TEXT NOT NULL,          -- JSON object of strings
+		created_at      TEXT NOT NULL,
+		updated_at      TEXT NOT NULL,
+		status          TEXT NOT NULL,
+		started_at      TEXT,
+		ended_at        TEXT,
+		last_seq        INTEGER NOT NULL DEFAULT 0,
+		input_tokens    INTEGER NOT NULL DEFAULT 0,
+		output_tokens   INTEGER NOT NULL DEFAULT 0,
+		cost_usd        REAL NOT NULL DEFAULT 0,
+		error           TEXT
+	);
+	CREATE INDEX executions_by_created ON executions (created_at DESC, id DESC);
+	CREATE INDEX executions_by_status ON executions (status, created_at DESC, id DESC);
+	CREATE INDEX executions_by_agent ON executions (agent_name, created_at DESC, id DESC);
+
+	-- One row per event. The whole event is kept as JSON text so replay can send it as is.
+	CREATE TABLE events (
+		execution_id TEXT NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+		seq          INTEGER NOT NULL,
+		id           TEXT NOT NULL,
+		type         TEXT NOT NULL,
+		json         TEXT NOT NULL,
+		PRIMARY KEY (execution_id, seq)
+	) WITHOUT ROWID;
+	CREATE UNIQUE INDEX events_by_id ON events (execution_id, id);
+	`
+];

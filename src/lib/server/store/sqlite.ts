@@ -1,0 +1,244 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { ListQuery } from '../../protocol/api.js';
+import type { StoredEvent } from '../../protocol/events.js';
+import type { Execution, ExecutionStatus } from '../../protocol/executions.js';
+import { applyEvent, type ExecutionState } from '../../protocol/reducer.js';
+import { RunwatchError } from '../errors.js';
+import { SQLITE_MIGRATIONS } from './migrations.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import type { AppendResult, IngestResult, ListResult, NewExecution, PreparedEvent, Store } from './store.js';
+
+interface ExecutionRow {
+	id: string;
+	agent: string;
+	department: string | null;
+	metadata: string;
+	created_at: string;
+	updated_at: string;
+	status: ExecutionStatus;
+	started_at: string | null;
+	ended_at: string | null;
+	last_seq: number;
+	input_tokens: number;
+	output_tokens: number;
+	cost_usd: number;
+	error: string | null;
+}
+
+function toExecution(row: ExecutionRow): Execution {
+	const execution: Execution = {
+		id: row.id,
+		agent: JSON.parse(row.agent),
+		metadata: JSON.parse(row.metadata),
+		createdAt: row.created_at,
+		updatedAt: row.updated_at,
+		status: row.status,
+		lastSeq: row.last_seq,
+		usage: { inputTokens: row.input_tokens, outputTokens: row.output_tokens, costUsd: row.cost_usd }
+	};
+	if (row.department) execution.department = JSON.parse(row.department);
+	if (row.started_at) execution.startedAt = row.started_at;
+	if (row.ended_at) execution.endedAt = row.ended_at;
+	if (row.error) execution.error = row.error;
+	return execution;
+}
+
+function toState(row: ExecutionRow): ExecutionState {
+	const state: ExecutionState = {
+		status: row.status,
+		lastSeq: row.last_seq,
+		usage: { inputTokens: row.input_tokens, outputTokens: row.output_tokens, costUsd: row.cost_usd }
+	};
+	if (row.started_at) state.startedAt = row.started_at;
+	if (row.ended_at) state.endedAt = row.ended_at;
+	if (row.error) state.error = row.error;
+	return state;
+}
+
+/** Builds the stored form with a fixed key order, so the JSON text is the same every time. */
+function toStoredEvent(event: PreparedEvent, seq: number): StoredEvent {
+	const stored: StoredEvent = { seq, id: event.id, type: event.type, ts: event.ts };
+	if (event.stepId !== undefined) stored.stepId = event.stepId;
+	if (event.parentStepId !== undefined) stored.parentStepId = event.parentStepId;
+	if (event.data !== undefined) stored.data = event.data;
+	return stored;
+}
+
+export interface SqliteStoreOptions {
+	/** Path of the database file, or ':memory:'. */
+	file: string;
+}
+
+/**
+ * The embedded store. better-sqlite3 is synchronous, so each method runs its transaction to the
+ * end before anything else in the process runs: seq assignment cannot interleave. WAL with
+ * synchronous=NORMAL: a committed transaction survives a crash of the process (SIGKILL
+ * included); only an operating-system crash or power cut can lose the last few.
+ */
+export function createSqliteStore({ file }: SqliteStoreOptions): Store {
+	if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+	const db = new Database(file);
+	db.pragma('journal_mode = WAL');
+	db.pragma('synchronous = NORMAL');
+	db.pragma('foreign_keys = ON');
+	db.pragma('busy_timeout = 5000');
+	migrate(db);
+
+	const q = {
+		insertExecution: db.prepare(
+			`INSERT INTO executions (id, agent_name, department_name, agent, department, metadata, created_at, updated_at, status)
+			 VALUES (@id, @agentName, @departmentName, @agent, @department, @metadata, @createdAt, @createdAt, 'pending')
+			 ON CONFLICT (id) DO NOTHING`
+		),
+		getExecution: db.prepare<[string], ExecutionRow>('SELECT * FROM executions WHERE id = ?'),
+		updateState: db.prepare(
+			`UPDATE executions SET status = @status, started_at = @startedAt, ended_at = @endedAt,
+			   last_seq = @lastSeq, input_tokens = @inputTokens, output_tokens = @outputTokens,
+			   cost_usd = @costUsd, error = @error, updated_at = @updatedAt
+			 WHERE id = @id`
+		),
+		findEvent: db.prepare<[string, string], { seq: number }>(
+			'SELECT seq FROM events WHERE execution_id = ? AND id = ?'
+		),
+		insertEvent: db.prepare('INSERT INTO events (execution_id, seq, id, type, json) VALUES (?, ?, ?, ?, ?)'),
+		readEvents: db.prepare<[string, number, number], { seq: number; json: string }>(
+			'SELECT seq, json FROM events WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?'
+		),
+		readTail: db.prepare<[string, number], { seq: number; json: string }>(
+			'SELECT seq, json FROM events WHERE execution_id = ? ORDER BY seq DESC LIMIT ?'
+		)
+	};
+
+	const append = db.transaction((executionId: string, events: PreparedEvent[]): AppendResult => {
+		const row = q.getExecution.get(executionId);
+		if (!row) throw new RunwatchError('not_found', `No execution "${executionId}". Create it with POST /api/executions first.`);
+		let state = toState(row);
+		const stored: StoredEvent[] = [];
+		const results: IngestResult[] = [];
+		const seenInBatch = new Map<string, number>();
+		for (const event of events) {
+			const earlier = seenInBatch.get(event.id) ?? q.findEvent.get(executionId, event.id)?.seq;
+			if (earlier !== undefined) {
+				results.push({ id: event.id, seq: earlier, duplicate: true });
+				continue;
+			}
+			const seq = state.lastSeq + 1;
+			const storedEvent = toStoredEvent(event, seq);
+			q.insertEvent.run(executionId, seq, event.id, event.type, JSON.stringify(storedEvent));
+			seenInBatch.set(event.id, seq);
+			state = applyEvent(state, storedEvent);
+			stored.push(storedEvent);
+			results.push({ id: event.id, seq, duplicate: false });
+		}
+		if (stored.length > 0) {
+			q.updateState.run({
+				id: executionId,
+				status: state.status,
+				startedAt: state.startedAt ?? null,
+				endedAt: state.endedAt ?? null,
+				lastSeq: state.lastSeq,
+				inputTokens: state.usage.inputTokens,
+				outputTokens: state.usage.outputTokens,
+				costUsd: state.usage.costUsd,
+				error: state.error ?? null,
+				updatedAt: new Date().toISOString()
+			});
+		}
+		const after = stored.length > 0 ? q.getExecution.get(executionId)! : row;
+		return { stored, results, execution: toExecution(after) };
+	});
+
+	const parseRows = (rows: { json: string }[]): StoredEvent[] => rows.map((r) => JSON.parse(r.json));
+
+	return {
+		kind: 'sqlite',
+
+		async createExecution(input: NewExecution) {
+			const info = q.insertExecution.run({
+				id: input.id,
+				agentName: input.agent.name,
+				departmentName: input.department?.name ?? null,
+				agent: JSON.stringify(input.agent),
+				department: input.department ? JSON.stringify(input.department) : null,
+				metadata: JSON.stringify(input.metadata),
+				createdAt: input.createdAt
+			});
+			const row = q.getExecution.get(input.id)!;
+			return { execution: toExecution(row), created: info.changes === 1 };
+		},
+
+		async getExecution(id) {
+			const row = q.getExecution.get(id);
+			return row ? toExecution(row) : undefined;
+		},
+
+		async listExecutions(query: ListQuery): Promise<ListResult> {
+			const where: string[] = [];
+			const params: unknown[] = [];
+			if (query.status) {
+				where.push('status = ?');
+				params.push(query.status);
+			}
+			if (query.agent) {
+				where.push('agent_name = ?');
+				params.push(query.agent);
+			}
+			if (query.q) {
+				const like = `%${query.q.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+				where.push(
+					"(id LIKE ? ESCAPE '\\' OR agent_name LIKE ? ESCAPE '\\' OR department_name LIKE ? ESCAPE '\\' OR metadata LIKE ? ESCAPE '\\')"
+				);
+				params.push(like, like, like, like);
+			}
+			if (query.cursor) {
+				const cursor = decodeCursor(query.cursor);
+				where.push('(created_at < ? OR (created_at = ? AND id < ?))');
+				params.push(cursor.createdAt, cursor.createdAt, cursor.id);
+			}
+			const sql = `SELECT * FROM executions ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+				ORDER BY created_at DESC, id DESC LIMIT ?`;
+			const rows = db.prepare<unknown[], ExecutionRow>(sql).all(...params, query.limit + 1);
+			const page = rows.slice(0, query.limit).map(toExecution);
+			const last = page.at(-1);
+			const nextCursor = rows.length > query.limit && last ? encodeCursor(last.createdAt, last.id) : null;
+			return { executions: page, nextCursor };
+		},
+
+		async appendEvents(executionId, events) {
+			return append.immediate(executionId, events);
+		},
+
+		async readEvents(executionId, since, limit) {
+			return parseRows(q.readEvents.all(executionId, since, limit));
+		},
+
+		async readEventsJson(executionId, since, limit) {
+			return q.readEvents.all(executionId, since, limit);
+		},
+
+		async readTail(executionId, limit) {
+			return parseRows(q.readTail.all(executionId, limit).reverse());
+		},
+
+		async close() {
+			if (db.open) db.close();
+		}
+	};
+}
+
+function migrate(db: Database.Database): void {
+	const version = db.pragma('user_version', { simple: true }) as number;
+	if (version > SQLITE_MIGRATIONS.length) {
+		throw new Error(
+			`The database was written by a newer Runwatch (schema ${version}, this one knows ${SQLITE_MIGRATIONS.length}). Upgrade Runwatch.`
+		);
+	}
+	for (let v = version; v < SQLITE_MIGRATIONS.length; v++) {
+		db.transaction(() => {
+			db.exec(SQLITE_MIGRATIONS[v]!);
+			db.pragma(`user_version = ${v + 1}`);
+		}).immediate();
+	}
+}

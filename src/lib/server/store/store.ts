@@ -1,0 +1,68 @@
+import type { ListQuery } from '../../protocol/api.js';
+import type { StoredEvent } from '../../protocol/events.js';
+import type { Agent, Execution } from '../../protocol/executions.js';
+
+/** An event ready to store: the server has filled in `id` and `ts`; `seq` is the store's job. */
+export interface PreparedEvent {
+	id: string;
+	type: string;
+	ts: string;
+	stepId?: string;
+	parentStepId?: string;
+	data?: unknown;
+}
+
+export interface NewExecution {
+	id: string;
+	agent: Agent;
+	department?: Agent;
+	metadata: Record<string, string>;
+	createdAt: string;
+}
+
+export interface IngestResult {
+	id: string;
+	seq: number;
+	/** True when an event with this id was stored before (a retried send). */
+	duplicate: boolean;
+}
+
+export interface AppendResult {
+	/** Events this call stored, ascending by seq: what the hub must fan out. */
+	stored: StoredEvent[];
+	/** One entry per input event, in input order. */
+	results: IngestResult[];
+	/** The execution after the write (status and totals updated in the same transaction). */
+	execution: Execution;
+}
+
+export interface ListResult {
+	executions: Execution[];
+	nextCursor: string | null;
+}
+
+/**
+ * Storage behind the hub and the routes. Implementations: `sqlite.ts` (embedded default).
+ * Every method resolves only after its write is committed. `appendEvents` assigns seq inside
+ * its write transaction: 1, 2, 3 … per execution, gapless, in commit order, and stores an event
+ * id at most once per execution.
+ */
+export interface Store {
+	readonly kind: 'sqlite' | 'postgres';
+	/** Creates the execution, or returns the existing one with that id (`created: false`). */
+	createExecution(input: NewExecution): Promise<{ execution: Execution; created: boolean }>;
+	getExecution(id: string): Promise<Execution | undefined>;
+	listExecutions(query: ListQuery): Promise<ListResult>;
+	/** Throws RunwatchError `not_found` for an unknown execution. */
+	appendEvents(executionId: string, events: PreparedEvent[]): Promise<AppendResult>;
+	/** Events with seq > since, ascending, at most `limit`. */
+	readEvents(executionId: string, since: number, limit: number): Promise<StoredEvent[]>;
+	/**
+	 * The same events as `readEvents`, each already serialised as JSON. Lets replay build frames
+	 * without parsing and re-serialising what was stored as text.
+	 */
+	readEventsJson(executionId: string, since: number, limit: number): Promise<{ seq: number; json: string }[]>;
+	/** The newest `limit` events, ascending. */
+	readTail(executionId: string, limit: number): Promise<StoredEvent[]>;
+	close(): Promise<void>;
+}
