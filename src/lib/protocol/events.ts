@@ -85,15 +85,16 @@ export const eventInputSchema = z
 	})
 	.superRefine((event, ctx) => {
 		if (!isCoreEventType(event.type)) return;
+		// Checked before the data shortcut below: a `step-end` without data still needs its step.
+		if ((event.type === 'step-start' || event.type === 'step-end') && !event.stepId) {
+			ctx.addIssue({ code: 'custom', path: ['stepId'], message: `${event.type} needs a stepId` });
+		}
 		if (event.data === undefined && DATA_OPTIONAL.has(event.type)) return;
 		const result = coreEventData[event.type].safeParse(event.data);
 		if (!result.success) {
 			for (const issue of result.error.issues) {
 				ctx.addIssue({ ...issue, path: ['data', ...issue.path] } as never);
 			}
-		}
-		if ((event.type === 'step-start' || event.type === 'step-end') && !event.stepId) {
-			ctx.addIssue({ code: 'custom', path: ['stepId'], message: `${event.type} needs a stepId` });
 		}
 	});
 

@@ -11,11 +11,19 @@ export function runwatchDevSockets(): Plugin {
 		name: 'runwatch-dev-sockets',
 		apply: 'serve',
 		configureServer(server) {
+			const loadRuntime = () => server.ssrLoadModule('/src/lib/server/runtime.ts');
+			// Create the runtime at startup (not on the first request) and print the same banner as
+			// `npm start`: the token and a curl example.
+			server.httpServer?.once('listening', () => {
+				const url = server.resolvedUrls?.local[0]?.replace(/\/$/, '') ?? 'http://localhost:5173';
+				loadRuntime()
+					.then((mod) => server.config.logger.info('\n' + mod.getRuntime().banner(url) + '\n'))
+					.catch((error: unknown) => server.config.logger.error(`[runwatch] could not start: ${String(error)}`));
+			});
 			server.httpServer?.on('upgrade', (request, socket, head) => {
 				const path = (request.url ?? '').split('?')[0];
 				if (path !== WS_PATH) return;
-				server
-					.ssrLoadModule('/src/lib/server/runtime.ts')
+				loadRuntime()
 					.then((mod) => mod.getRuntime().ws.handleUpgrade(request, socket, head))
 					.catch((error: unknown) => {
 						server.config.logger.error(`[runwatch] WebSocket upgrade failed: ${String(error)}`);

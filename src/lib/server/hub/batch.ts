@@ -10,7 +10,7 @@ export class EventBatch {
 	readonly lastSeq: number;
 	#events: StoredEvent[] | undefined;
 	#eventsJson: string | undefined;
-	#wsFrame: string | undefined;
+	#wsFrame: Buffer | undefined;
 
 	private constructor(executionId: string, firstSeq: number, lastSeq: number) {
 		this.executionId = executionId;
@@ -56,10 +56,14 @@ export class EventBatch {
 		);
 	}
 
-	/** The WebSocket `events` frame, built once. */
-	get wsFrame(): string {
-		this.#wsFrame ??=
-			`{"type":"events","executionId":${JSON.stringify(this.executionId)},"events":${this.eventsJson}}`;
+	/**
+	 * The WebSocket `events` frame, built and UTF-8 encoded once: sending a Buffer (as a text
+	 * frame) spares `ws` from encoding the same string again for every socket.
+	 */
+	get wsFrame(): Buffer {
+		this.#wsFrame ??= Buffer.from(
+			`{"type":"events","executionId":${JSON.stringify(this.executionId)},"events":${this.eventsJson}}`
+		);
 		return this.#wsFrame;
 	}
 }

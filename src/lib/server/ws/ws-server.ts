@@ -41,7 +41,7 @@ class ViewerSocket implements Sink {
 	}
 
 	deliver(batch: EventBatch): void {
-		if (this.ws.readyState === WebSocket.OPEN) this.ws.send(batch.wsFrame);
+		if (this.ws.readyState === WebSocket.OPEN) this.ws.send(batch.wsFrame, { binary: false });
 	}
 
 	get bufferedAmount(): number {
