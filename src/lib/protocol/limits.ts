@@ -65,3 +65,13 @@ export const MAX_METADATA_VALUE_LENGTH = 1024;
 
 /** Longest free-text name (agent, department, event type, step name). */
 export const MAX_NAME_LENGTH = 200;
+
+/**
+ * SSE heartbeat comment interval. Well under the idle timeouts proxies commonly apply (nginx's
+ * proxy_read_timeout defaults to 60 s and is often lowered to 10–30 s), cheap at thousands of
+ * streams, and it lets a client notice a dead stream within two intervals.
+ */
+export const SSE_HEARTBEAT_MS = 5_000;
+
+/** The `retry:` hint sent to EventSource: how soon to reconnect after a stream ends. */
+export const SSE_RETRY_MS = 1_000;

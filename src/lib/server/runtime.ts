@@ -3,6 +3,7 @@ import { loadConfig, type RunwatchConfig } from './config.js';
 import { RunwatchError } from './errors.js';
 import { Access } from './http/access.js';
 import { Hub } from './hub/hub.js';
+import type { SseStream } from './sse/sse-stream.js';
 import { createSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
 import { WsServer } from './ws/ws-server.js';
@@ -18,6 +19,10 @@ export interface Runtime {
 	readonly hub: Hub;
 	readonly access: Access;
 	readonly ws: WsServer;
+	/** Open SSE responses, ended on shutdown so that clients move on at once. */
+	readonly sseStreams: Set<SseStream>;
+	/** Throws `shutting_down` once shutdown has begun (new streams would only be cut again). */
+	assertAcceptingViewers(): void;
 	/** Marks one ingest request in flight; call the returned function when it is done. Throws while shutting down. */
 	beginIngest(): () => void;
 	/** Lines to print once the server listens on `url`. */
@@ -53,6 +58,7 @@ export function createRuntime(config: RunwatchConfig): Runtime {
 	});
 	const ws = new WsServer({ hub, store, access, origin: config.origin });
 
+	const sseStreams = new Set<SseStream>();
 	let inFlight = 0;
 	let draining = false;
 	let idle: (() => void) | undefined;
@@ -64,6 +70,10 @@ export function createRuntime(config: RunwatchConfig): Runtime {
 		hub,
 		access,
 		ws,
+		sseStreams,
+		assertAcceptingViewers() {
+			if (draining) throw new RunwatchError('shutting_down', 'Server is shutting down; reconnect in a moment');
+		},
 		beginIngest() {
 			if (draining) throw new RunwatchError('shutting_down', 'Server is shutting down; retry against another node or in a moment');
 			inFlight++;
@@ -100,6 +110,7 @@ export function createRuntime(config: RunwatchConfig): Runtime {
 						new Promise((resolve) => setTimeout(resolve, 10_000).unref())
 					]);
 				}
+				for (const stream of sseStreams) stream.close();
 				await ws.close();
 				hub.close();
 				await store.close();

@@ -10,7 +10,10 @@ export class EventBatch {
 	readonly lastSeq: number;
 	#events: StoredEvent[] | undefined;
 	#eventsJson: string | undefined;
+	#rows: { seq: number; json: string }[] | undefined;
 	#wsFrame: Buffer | undefined;
+	#sseEventsFrame: Buffer | undefined;
+	#sseMessageFrame: Buffer | undefined;
 
 	private constructor(executionId: string, firstSeq: number, lastSeq: number) {
 		this.executionId = executionId;
@@ -28,6 +31,7 @@ export class EventBatch {
 	/** From stored JSON rows (replay): no parse, no re-serialisation. */
 	static fromJsonRows(executionId: string, rows: { seq: number; json: string }[]): EventBatch {
 		const batch = new EventBatch(executionId, rows[0]!.seq, rows.at(-1)!.seq);
+		batch.#rows = rows;
 		batch.#eventsJson = '[' + rows.map((r) => r.json).join(',') + ']';
 		return batch;
 	}
@@ -56,14 +60,37 @@ export class EventBatch {
 		);
 	}
 
+	/** The `events` message as JSON text: the WebSocket frame, and the SSE message's data. */
+	get messageJson(): string {
+		return `{"type":"events","executionId":${JSON.stringify(this.executionId)},"events":${this.eventsJson}}`;
+	}
+
 	/**
 	 * The WebSocket `events` frame, built and UTF-8 encoded once: sending a Buffer (as a text
 	 * frame) spares `ws` from encoding the same string again for every socket.
 	 */
 	get wsFrame(): Buffer {
-		this.#wsFrame ??= Buffer.from(
-			`{"type":"events","executionId":${JSON.stringify(this.executionId)},"events":${this.eventsJson}}`
-		);
+		this.#wsFrame ??= Buffer.from(this.messageJson);
 		return this.#wsFrame;
+	}
+
+	/**
+	 * Server-Sent Events for one execution's stream: one SSE message per event, `id:` its seq, so
+	 * that EventSource's Last-Event-ID resumes exactly after the last event received.
+	 */
+	get sseEventsFrame(): Buffer {
+		if (!this.#sseEventsFrame) {
+			const jsons = this.#rows?.map((r) => r.json) ?? this.events.map((e) => JSON.stringify(e));
+			let text = '';
+			for (let i = 0; i < jsons.length; i++) text += `id: ${this.firstSeq + i}\ndata: ${jsons[i]}\n\n`;
+			this.#sseEventsFrame = Buffer.from(text);
+		}
+		return this.#sseEventsFrame;
+	}
+
+	/** One SSE message carrying the whole `events` message (the dashboard's multiplexed stream). */
+	get sseMessageFrame(): Buffer {
+		this.#sseMessageFrame ??= Buffer.from(`data: ${this.messageJson}\n\n`);
+		return this.#sseMessageFrame;
 	}
 }

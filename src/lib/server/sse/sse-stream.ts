@@ -1,0 +1,109 @@
+import { MAX_BUFFERED_BYTES, SSE_HEARTBEAT_MS, SSE_RETRY_MS } from '../../protocol/limits.js';
+import type { EventBatch } from '../hub/batch.js';
+import type { Sink } from '../hub/sink.js';
+
+const encoder = new TextEncoder();
+
+export interface SseStreamOptions {
+	/**
+	 * `events`: one SSE message per event with `id: <seq>` (the per-execution stream, for
+	 * EventSource and curl). `messages`: one SSE message per server message (the dashboard's
+	 * multiplexed stream, same JSON as the WebSocket frames).
+	 */
+	format: 'events' | 'messages';
+	heartbeatMs?: number;
+	/** Called once when the stream ends, whoever ended it. */
+	onClose?: () => void;
+}
+
+/**
+ * A Server-Sent Events response body that the hub can deliver to. Its queue is bounded in bytes
+ * (the hub's backpressure reads `bufferedAmount`); headers for proxies are in `SSE_HEADERS`.
+ */
+export class SseStream implements Sink {
+	readonly body: ReadableStream<Uint8Array>;
+	readonly #format: SseStreamOptions['format'];
+	readonly #onClose: (() => void) | undefined;
+	#controller!: ReadableStreamDefaultController<Uint8Array>;
+	#heartbeat: NodeJS.Timeout | undefined;
+	#closed = false;
+
+	constructor(options: SseStreamOptions) {
+		this.#format = options.format;
+		this.#onClose = options.onClose;
+		this.body = new ReadableStream<Uint8Array>(
+			{
+				start: (controller) => {
+					this.#controller = controller;
+				},
+				cancel: () => this.#finish()
+			},
+			{ highWaterMark: MAX_BUFFERED_BYTES, size: (chunk) => chunk.byteLength }
+		);
+		// The first bytes go out at once: proxies and browsers see the stream is alive, and
+		// EventSource learns how soon to reconnect.
+		this.#write(`retry: ${SSE_RETRY_MS}\n: connected\n\n`);
+		const heartbeatMs = options.heartbeatMs ?? SSE_HEARTBEAT_MS;
+		this.#heartbeat = setInterval(() => this.#write(': heartbeat\n\n'), heartbeatMs);
+		this.#heartbeat.unref();
+	}
+
+	deliver(batch: EventBatch): void {
+		this.#enqueue(this.#format === 'events' ? batch.sseEventsFrame : batch.sseMessageFrame);
+	}
+
+	/** Sends one server message (`subscribed`, `error`, `pong` …) on a `messages` stream. */
+	sendMessage(message: object): void {
+		this.#write(`data: ${JSON.stringify(message)}\n\n`);
+	}
+
+	get bufferedAmount(): number {
+		if (this.#closed) return 0;
+		return MAX_BUFFERED_BYTES - (this.#controller.desiredSize ?? 0);
+	}
+
+	get closed(): boolean {
+		return this.#closed;
+	}
+
+	/** Ends the stream (server shutdown, or the viewer lost access). */
+	close(): void {
+		if (this.#closed) return;
+		try {
+			this.#controller.close();
+		} catch {
+			// already closed or errored by the reader side
+		}
+		this.#finish();
+	}
+
+	#write(text: string): void {
+		this.#enqueue(encoder.encode(text));
+	}
+
+	#enqueue(chunk: Uint8Array): void {
+		if (this.#closed) return;
+		try {
+			this.#controller.enqueue(chunk);
+		} catch {
+			this.#finish();
+		}
+	}
+
+	#finish(): void {
+		if (this.#closed) return;
+		this.#closed = true;
+		clearInterval(this.#heartbeat);
+		this.#onClose?.();
+	}
+}
+
+/** Headers that keep proxies, CDNs and compression middleware from buffering the stream. */
+export const SSE_HEADERS: Record<string, string> = {
+	'content-type': 'text/event-stream; charset=utf-8',
+	'cache-control': 'no-cache, no-transform',
+	connection: 'keep-alive',
+	'x-accel-buffering': 'no',
+	// Compression would hold bytes back until a block fills.
+	'content-encoding': 'identity'
+};
