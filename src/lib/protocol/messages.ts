@@ -21,6 +21,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
 		events: z.array(storedEventSchema)
 	}),
 	z.object({ type: z.literal('pong') }),
+	/** First message of the dashboard's SSE stream: where to POST client messages for it. */
+	z.object({ type: z.literal('session'), sessionId: z.string() }),
 	z.object({
 		type: z.literal('error'),
 		code: z.string(),

@@ -3,6 +3,7 @@ import { loadConfig, type RunwatchConfig } from './config.js';
 import { RunwatchError } from './errors.js';
 import { Access } from './http/access.js';
 import { Hub } from './hub/hub.js';
+import type { ViewerSession } from './session/viewer-session.js';
 import type { SseStream } from './sse/sse-stream.js';
 import { createSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
@@ -21,6 +22,8 @@ export interface Runtime {
 	readonly ws: WsServer;
 	/** Open SSE responses, ended on shutdown so that clients move on at once. */
 	readonly sseStreams: Set<SseStream>;
+	/** The dashboard's SSE sessions by id, for `POST /api/sse/:sessionId`. */
+	readonly sseSessions: Map<string, ViewerSession>;
 	/** Throws `shutting_down` once shutdown has begun (new streams would only be cut again). */
 	assertAcceptingViewers(): void;
 	/** Marks one ingest request in flight; call the returned function when it is done. Throws while shutting down. */
@@ -71,6 +74,7 @@ export function createRuntime(config: RunwatchConfig): Runtime {
 		access,
 		ws,
 		sseStreams,
+		sseSessions: new Map(),
 		assertAcceptingViewers() {
 			if (draining) throw new RunwatchError('shutting_down', 'Server is shutting down; reconnect in a moment');
 		},

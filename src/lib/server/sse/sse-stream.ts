@@ -1,6 +1,6 @@
 import { MAX_BUFFERED_BYTES, SSE_HEARTBEAT_MS, SSE_RETRY_MS } from '../../protocol/limits.js';
 import type { EventBatch } from '../hub/batch.js';
-import type { Sink } from '../hub/sink.js';
+import type { ViewerChannel } from '../session/viewer-session.js';
 
 const encoder = new TextEncoder();
 
@@ -20,7 +20,7 @@ export interface SseStreamOptions {
  * A Server-Sent Events response body that the hub can deliver to. Its queue is bounded in bytes
  * (the hub's backpressure reads `bufferedAmount`); headers for proxies are in `SSE_HEADERS`.
  */
-export class SseStream implements Sink {
+export class SseStream implements ViewerChannel {
 	readonly body: ReadableStream<Uint8Array>;
 	readonly #format: SseStreamOptions['format'];
 	readonly #onClose: (() => void) | undefined;

@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+import { MAX_BODY_BYTES } from '../../protocol/limits.js';
+import { RunwatchError } from '../errors.js';
+import { requireView } from '../http/api.js';
+import { readJsonBody } from '../http/body.js';
+import type { Runtime } from '../runtime.js';
+import { ViewerSession } from '../session/viewer-session.js';
+import { SSE_HEADERS, SseStream } from './sse-stream.js';
+
+/** Client messages in one POST: a tab re-subscribing after a reconnect sends them all at once. */
+export const MAX_MESSAGES_PER_POST = 256;
+
+/**
+ * `GET /api/sse`: the dashboard's SSE transport. One stream carries every execution the tab
+ * follows (browsers allow six HTTP/1.1 connections per host across all tabs); the first message
+ * names the session, and the client sends subscribe/unsubscribe/ping to
+ * `POST /api/sse/<sessionId>`. Server messages are the WebSocket ones, one per SSE message.
+ */
+export function openSessionStream(runtime: Runtime, request: Request, url: URL): Response {
+	requireView(runtime, request, url);
+	runtime.assertAcceptingViewers();
+	const sessionId = randomBytes(16).toString('base64url');
+	const stream = new SseStream({
+		format: 'messages',
+		onClose: () => {
+			session.close();
+			runtime.sseSessions.delete(sessionId);
+			runtime.sseStreams.delete(stream);
+		}
+	});
+	const session = new ViewerSession(stream, { hub: runtime.hub, store: runtime.store });
+	runtime.sseStreams.add(stream);
+	runtime.sseSessions.set(sessionId, session);
+	stream.sendMessage({ type: 'session', sessionId });
+	return new Response(stream.body, { headers: SSE_HEADERS });
+}
+
+/** `POST /api/sse/:sessionId`: one client message, or an array of them. Replies arrive on the stream. */
+export async function postSessionMessages(
+	runtime: Runtime,
+	request: Request,
+	url: URL,
+	sessionId: string
+): Promise<Response> {
+	requireView(runtime, request, url);
+	const session = runtime.sseSessions.get(sessionId);
+	if (!session) {
+		throw new RunwatchError('not_found', 'No such SSE session (the stream ended); open a new stream');
+	}
+	const body = await readJsonBody(request, MAX_BODY_BYTES);
+	const messages = Array.isArray(body) ? body : [body];
+	if (messages.length > MAX_MESSAGES_PER_POST) {
+		throw new RunwatchError('invalid_body', `At most ${MAX_MESSAGES_PER_POST} messages per request`);
+	}
+	for (const message of messages) void session.receive(message);
+	return new Response(null, { status: 202 });
+}
