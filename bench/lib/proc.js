@@ -5,6 +5,14 @@ import net from 'node:net';
 import { readFileSync } from 'node:fs';
 
 const children = new Set();
+const cleanups = new Set();
+
+/** Registers a synchronous cleanup (e.g. removing a temp dir) run at exit if still pending; returns its remover. */
+export function atExit(fn) {
+	installHooks();
+	cleanups.add(fn);
+	return () => cleanups.delete(fn);
+}
 
 function killAllNow() {
 	for (const child of children) {
@@ -15,6 +23,14 @@ function killAllNow() {
 		}
 	}
 	children.clear();
+	for (const fn of cleanups) {
+		try {
+			fn();
+		} catch {
+			// best effort
+		}
+	}
+	cleanups.clear();
 }
 
 let hooksInstalled = false;
@@ -94,7 +110,7 @@ export async function waitForHttp(url, { child, timeoutMs = 30000, okStatus = 20
 	let lastError = '';
 	while (Date.now() < deadline) {
 		if (child && child.exitCode !== null) {
-			throw new Error(`server exited with code ${child.exitCode} before it was ready:\n${output?.() ?? ''}`);
+			throw new Error(`server exited with code ${child.exitCode} before it was ready:\n${(output?.() ?? '').slice(-3000)}`);
 		}
 		try {
 			const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
@@ -106,16 +122,21 @@ export async function waitForHttp(url, { child, timeoutMs = 30000, okStatus = 20
 		}
 		await new Promise((r) => setTimeout(r, 100));
 	}
-	throw new Error(`server at ${url} not ready after ${timeoutMs} ms (${lastError})\n${output?.() ?? ''}`);
+	throw new Error(`server at ${url} not ready after ${timeoutMs} ms (${lastError})\n${(output?.() ?? '').slice(-3000)}`);
 }
 
-/** Total CPU seconds (user+system) a process has used, from /proc (Linux); undefined elsewhere. */
-export function processCpuSeconds(pid) {
+/**
+ * CPU seconds a process has used, { user, system, total }, from /proc (Linux; clock ticks
+ * assumed 100 Hz, the Linux USER_HZ); undefined elsewhere.
+ */
+export function processCpu(pid) {
 	try {
 		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
 		const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-		// fields[11] = utime, fields[12] = stime (fields 14 and 15 of stat(5)), in clock ticks.
-		return (Number(fields[11]) + Number(fields[12])) / 100;
+		// fields[11] = utime, fields[12] = stime (fields 14 and 15 of stat(5)).
+		const user = Number(fields[11]) / 100;
+		const system = Number(fields[12]) / 100;
+		return { user, system, total: user + system };
 	} catch {
 		return undefined;
 	}

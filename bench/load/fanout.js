@@ -8,7 +8,7 @@
 // Every wait is bounded: the whole run gives up after `timeoutMs`.
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { processCpuSeconds } from '../lib/proc.js';
+import { processCpu } from '../lib/proc.js';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}');
 const {
@@ -93,6 +93,7 @@ async function publish(executionId, bodies, deadline) {
 
 const SEQ_KEY = Buffer.from('"seq":');
 const EVENT_PREFIX = Buffer.from('{"type":"event');
+const SKIP = Math.max(0, payloadBytes);
 
 /**
  * One viewer. Counts seqs with a bitmap: unique, duplicates, out-of-order (a seq lower than one
@@ -121,7 +122,12 @@ class Subscriber {
 
 	open(deadline) {
 		return new Promise((resolve, reject) => {
-			const ws = new WebSocket(wsUrl, { perMessageDeflate: false, handshakeTimeout: 10000 });
+			const ws = new WebSocket(wsUrl, {
+				perMessageDeflate: false,
+				handshakeTimeout: 10000,
+				// The load generator must stay cheap: the frames are scanned for seqs, not decoded.
+				skipUTF8Validation: true
+			});
 			this.ws = ws;
 			let settled = false;
 			const timer = setTimeout(() => fail(new Error('subscribe timed out')), Math.max(1000, deadline - Date.now()));
@@ -135,7 +141,7 @@ class Subscriber {
 			ws.on('close', () => fail(new Error('closed before subscribed')));
 			ws.on('open', () => ws.send(JSON.stringify({ type: 'subscribe', executionId: this.executionId, since: 0 })));
 			ws.on('message', (data) => {
-				const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+				const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
 				if (buf.subarray(0, EVENT_PREFIX.length).equals(EVENT_PREFIX)) return this.onEvents(buf);
 				let msg;
 				try {
@@ -171,7 +177,10 @@ class Subscriber {
 				c = buf[++j];
 			}
 			this.record(n);
-			i = buf.indexOf(SEQ_KEY, j);
+			// Two consecutive "seq" keys have a whole event between them, and every event carries
+			// a message of `payloadBytes` characters: skip that much (halves the scan). A server
+			// that dropped the payload would show up as lost events, not as a silent pass.
+			i = buf.indexOf(SEQ_KEY, j + SKIP);
 		}
 	}
 
@@ -227,7 +236,7 @@ async function round({ name, count, total, deadline }) {
 	await sleep(settleMs); // let every subscription finish its (empty) catch-up and go live
 	const bodies = buildBodies(name, total);
 
-	const cpuServer0 = processCpuSeconds(serverPid);
+	const cpuServer0 = processCpu(serverPid);
 	const cpuLoad0 = process.cpuUsage();
 	const t0 = performance.now();
 	const publishPromise = publish(executionId, bodies, deadline).then((accepted) => ({ accepted, at: performance.now() }));
@@ -239,7 +248,7 @@ async function round({ name, count, total, deadline }) {
 	]);
 	clearTimeout(timer);
 	const tEnd = timedOut ? performance.now() : Math.max(...subs.map((s) => s.doneAt));
-	const cpuServer1 = processCpuSeconds(serverPid);
+	const cpuServer1 = processCpu(serverPid);
 	const cpuLoad = process.cpuUsage(cpuLoad0);
 	const published = await Promise.race([publishPromise, sleep(0).then(() => undefined)]);
 	await sleep(graceMs); // anything arriving after completion (duplicates, strays) still counts
@@ -268,9 +277,18 @@ async function round({ name, count, total, deadline }) {
 		ingestPerSec: published ? total / ((published.at - t0) / 1000) : undefined,
 		firstSubscriberDoneMs: doneTimes[0],
 		lastSubscriberDoneMs: doneTimes.at(-1),
-		serverCpuSec: cpuServer0 !== undefined && cpuServer1 !== undefined ? cpuServer1 - cpuServer0 : undefined,
-		loadCpuSec: (cpuLoad.user + cpuLoad.system) / 1e6
+		serverCpuSec: cpuServer0 && cpuServer1 ? cpuServer1.total - cpuServer0.total : undefined,
+		serverCpuUserSec: cpuServer0 && cpuServer1 ? cpuServer1.user - cpuServer0.user : undefined,
+		serverCpuSysSec: cpuServer0 && cpuServer1 ? cpuServer1.system - cpuServer0.system : undefined,
+		loadCpuSec: (cpuLoad.user + cpuLoad.system) / 1e6,
+		loadCpuUserSec: cpuLoad.user / 1e6,
+		loadCpuSysSec: cpuLoad.system / 1e6
 	};
+	// Which side was the bottleneck: a process near 100 % of one core was saturated.
+	result.serverCpuPct = result.serverCpuSec !== undefined ? (result.serverCpuSec / (elapsedMs / 1000)) * 100 : undefined;
+	result.loadCpuPct = (result.loadCpuSec / (elapsedMs / 1000)) * 100;
+	// Delivered events per second of server CPU: the server's cost, whatever limited the wall time.
+	result.deliveredPerServerCpuSec = result.serverCpuSec ? result.delivered / result.serverCpuSec : undefined;
 	for (const s of subs) s.close();
 	return result;
 }

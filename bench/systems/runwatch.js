@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { freePort, spawnNode, stopChild, waitForHttp } from '../lib/proc.js';
+import { atExit, freePort, spawnNode, stopChild, waitForHttp } from '../lib/proc.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -20,6 +20,8 @@ export default {
 			throw new Error('No production build: run `npm run build` first.');
 		}
 		const dataDir = mkdtempSync(join(tmpdir(), 'runwatch-bench-'));
+		const removeDir = () => rmSync(dataDir, { recursive: true, force: true });
+		const forget = atExit(removeDir);
 		const port = await freePort();
 		const token = randomBytes(16).toString('hex');
 		const { child, output } = spawnNode([join(root, 'server', 'index.js')], {
@@ -41,7 +43,8 @@ export default {
 			await waitForHttp(`${baseUrl}/api/executions?limit=1`, { child, output });
 		} catch (error) {
 			await stopChild(child, 1000);
-			rmSync(dataDir, { recursive: true, force: true });
+			removeDir();
+			forget();
 			throw error;
 		}
 		return {
@@ -52,7 +55,8 @@ export default {
 			output,
 			async stop() {
 				await stopChild(child, 20000);
-				rmSync(dataDir, { recursive: true, force: true });
+				removeDir();
+				forget();
 			}
 		};
 	}

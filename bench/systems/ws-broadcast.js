@@ -5,6 +5,8 @@
 // POST /api/executions/:id/events with { events: [...] }, WS subscribe → subscribed), assigns
 // seq per execution in memory, and sends one `event` frame per event to every subscriber,
 // serialised once. No storage, no validation, no batching, no backpressure handling.
+// With BENCH_FRAMING=batch (system "ws-broadcast-batched") it sends one `events` frame per POST
+// instead: Runwatch's framing without Runwatch (storage, validation, SvelteKit).
 // Imported, it is the system descriptor that starts that server in a child process.
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -12,16 +14,17 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const isMain = process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href;
 
-async function startDescriptor({ cpu, nodeArgs = [], echo = false } = {}) {
+/** Starts the server in a child process. framing: 'event' (one frame per event) or 'batch' (one per POST). */
+export async function startWsBroadcast({ cpu, nodeArgs = [], echo = false, framing = 'event' } = {}) {
 	const { freePort, spawnNode, stopChild, waitForHttp } = await import('../lib/proc.js');
 	const port = await freePort();
 	const token = randomBytes(16).toString('hex');
 	const { child, output } = spawnNode([fileURLToPath(import.meta.url)], {
 		cpu,
-		label: 'ws-broadcast',
+		label: `ws-broadcast(${framing})`,
 		echo,
 		nodeArgs,
-		env: { PORT: String(port), BENCH_TOKEN: token }
+		env: { PORT: String(port), BENCH_TOKEN: token, BENCH_FRAMING: framing }
 	});
 	const baseUrl = `http://127.0.0.1:${port}`;
 	try {
@@ -44,13 +47,14 @@ export default {
 	name: 'ws-broadcast',
 	label: 'ws broadcast',
 	description: 'plain `ws` server, in-memory seq, one frame per event (floor)',
-	start: startDescriptor
+	start: (options) => startWsBroadcast({ ...options, framing: 'event' })
 };
 
 async function runServer() {
 	const { WebSocketServer, WebSocket } = await import('ws');
 	const port = Number(process.env.PORT);
 	const token = process.env.BENCH_TOKEN;
+	const batchFrames = process.env.BENCH_FRAMING === 'batch';
 	/** executionId → { lastSeq, sockets: Set<WebSocket> } */
 	const executions = new Map();
 	const topic = (id) => {
@@ -92,10 +96,16 @@ async function runServer() {
 			const inputs = Array.isArray(body.events) ? body.events : [body];
 			const now = new Date().toISOString();
 			const prefix = `{"type":"event","executionId":${JSON.stringify(executionId)},"event":`;
-			for (const input of inputs) {
-				const event = { seq: ++t.lastSeq, id: input.id, type: input.type, ts: input.ts ?? now, data: input.data };
-				const frame = prefix + JSON.stringify(event) + '}';
+			const stored = inputs.map((input) => ({ seq: ++t.lastSeq, id: input.id, type: input.type, ts: input.ts ?? now, data: input.data }));
+			if (batchFrames) {
+				// One `events` frame per POST, serialised once: the same framing as Runwatch's hub.
+				const frame = `{"type":"events","executionId":${JSON.stringify(executionId)},"events":${JSON.stringify(stored)}}`;
 				for (const ws of t.sockets) if (ws.readyState === WebSocket.OPEN) ws.send(frame);
+			} else {
+				for (const event of stored) {
+					const frame = prefix + JSON.stringify(event) + '}';
+					for (const ws of t.sockets) if (ws.readyState === WebSocket.OPEN) ws.send(frame);
+				}
 			}
 			send(res, 200, { accepted: inputs.length, lastSeq: t.lastSeq });
 		} catch (error) {
