@@ -1,0 +1,401 @@
+import type { StoredEvent } from '../protocol/events.js';
+import type { ServerMessage } from '../protocol/messages.js';
+import { backoff, DEFAULT_BACKOFF_MAX_MS, DEFAULT_BACKOFF_MIN_MS } from './backoff.js';
+import { closeDecision } from './transport/close-policy.js';
+import type { Transport, TransportClose, TransportFactory, TransportName } from './transport/transport.js';
+
+/**
+ * - `connecting`: the first attempt since the page started following something.
+ * - `open`: connected; events flow.
+ * - `reconnecting`: lost the connection; trying again (`nextRetryAt` says when, or null while an
+ *   attempt is in flight).
+ * - `offline`: not connected and not retrying on a timer: the browser is offline (waits for
+ *   `online`), the server refused us for good, or nothing is followed any more.
+ */
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'offline';
+
+export interface ConnectionStatus {
+	state: ConnectionState;
+	/** The transport in use or last used; null before the first attempt. */
+	transport: TransportName | null;
+	/** Epoch ms of the next attempt while `reconnecting` and waiting; otherwise null. */
+	nextRetryAt: number | null;
+	/** Why the connection is `offline`, for people. */
+	reason: string | null;
+}
+
+/** Receives one execution's events: in seq order, each exactly once, starting after its `since`. */
+export interface ExecutionListener {
+	onEvents(events: StoredEvent[]): void;
+	/** The server confirmed the subscription; `lastSeq` is its newest seq at that moment. */
+	onSubscribed?(lastSeq: number): void;
+	/** The server refused or failed the subscription (e.g. `not_found`). */
+	onError?(error: { code: string; message: string }): void;
+}
+
+/** The browser signals the manager reacts to; injectable so tests need no DOM. */
+export interface ConnectionEnvironment {
+	/** Receives `online`. */
+	window?: Pick<EventTarget, 'addEventListener' | 'removeEventListener'>;
+	/** Receives `visibilitychange`. */
+	document?: Pick<EventTarget, 'addEventListener' | 'removeEventListener'> & { visibilityState: string };
+	navigator?: { onLine: boolean };
+}
+
+export interface ConnectionOptions {
+	/** Transports in order of preference; the first supported one is used. */
+	transports: TransportFactory[];
+	/** Application ping interval. Default 20 s: below common proxy idle timeouts (30–60 s). */
+	pingIntervalMs?: number;
+	/** No message at all for this long means the connection is dead. Default: two ping intervals. */
+	deadAfterMs?: number;
+	/** How long the socket stays open after the last listener leaves, so navigating between pages reuses it. Default 5 s. */
+	lingerMs?: number;
+	/** Backoff bounds; see `backoff.ts`. Defaults 500 ms and 15 s. */
+	backoffMinMs?: number;
+	backoffMaxMs?: number;
+	random?: () => number;
+	environment?: ConnectionEnvironment;
+	/** Diagnostics that need no action from the caller (a malformed server frame). */
+	onDiagnostic?: (message: string) => void;
+}
+
+export const DEFAULT_PING_INTERVAL_MS = 20_000;
+export const DEFAULT_LINGER_MS = 5_000;
+/**
+ * A server that closes with 1001 gets us back at once, but only if the connection had lasted
+ * this long: a server that accepts and immediately sends us away again gets backoff, not a loop.
+ */
+const MIN_STABLE_MS = 1_000;
+
+interface ListenerEntry {
+	listener: ExecutionListener;
+	/** Highest seq this listener has been given; undefined until the server says where live starts. */
+	lastSeq: number | undefined;
+}
+
+/** One execution followed on the wire, shared by every listener of it. */
+interface WireSubscription {
+	/** Highest seq received in order; undefined until the first `subscribed` of a `since`-less subscribe. */
+	lastSeq: number | undefined;
+	/**
+	 * Subscribes sent and not yet answered. While one is in flight, events beyond a gap are the
+	 * old stream's and are dropped: the new stream replays them in order.
+	 */
+	pending: number;
+	listeners: Set<ListenerEntry>;
+}
+
+function defaultEnvironment(): ConnectionEnvironment {
+	return {
+		window: typeof window === 'undefined' ? undefined : window,
+		document: typeof document === 'undefined' ? undefined : document,
+		navigator: typeof navigator === 'undefined' ? undefined : navigator
+	};
+}
+
+/**
+ * Keeps one connection to the server while anything is followed, and delivers every event of
+ * every followed execution exactly once, in order, across reconnects.
+ *
+ * Creating one opens nothing: the first `subscribe` connects, and the connection closes
+ * `lingerMs` after the last listener leaves.
+ */
+export class Connection {
+	readonly #factories: TransportFactory[];
+	readonly #pingIntervalMs: number;
+	readonly #deadAfterMs: number;
+	readonly #lingerMs: number;
+	readonly #backoffMinMs: number;
+	readonly #backoffMaxMs: number;
+	readonly #random: () => number;
+	readonly #env: ConnectionEnvironment;
+	readonly #diagnostic: (message: string) => void;
+
+	readonly #subscriptions = new Map<string, WireSubscription>();
+	readonly #statusListeners = new Set<(status: ConnectionStatus) => void>();
+	#status: ConnectionStatus = { state: 'connecting', transport: null, nextRetryAt: null, reason: null };
+
+	#transport: Transport | undefined;
+	#transportOpen = false;
+	#nextTransportId = 0;
+	#openedAt = 0;
+	#lastActivityAt = 0;
+	/** Failed attempts since the last healthy connection (one that delivered a message). */
+	#step = 0;
+	#heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+	#retryTimer: ReturnType<typeof setTimeout> | undefined;
+	#lingerTimer: ReturnType<typeof setTimeout> | undefined;
+	#watchingEnvironment = false;
+
+	constructor(options: ConnectionOptions) {
+		if (options.transports.length === 0) throw new TypeError('Connection needs at least one transport factory');
+		this.#factories = options.transports;
+		this.#pingIntervalMs = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
+		this.#deadAfterMs = options.deadAfterMs ?? 2 * this.#pingIntervalMs;
+		this.#lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
+		this.#backoffMinMs = options.backoffMinMs ?? DEFAULT_BACKOFF_MIN_MS;
+		this.#backoffMaxMs = options.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS;
+		this.#random = options.random ?? Math.random;
+		this.#env = options.environment ?? defaultEnvironment();
+		this.#diagnostic = options.onDiagnostic ?? ((message) => console.warn(`[runwatch] ${message}`));
+	}
+
+	get status(): ConnectionStatus {
+		return this.#status;
+	}
+
+	/** Calls `listener` on every status change (not with the current one). Returns the unsubscribe function. */
+	onStatus(listener: (status: ConnectionStatus) => void): () => void {
+		this.#statusListeners.add(listener);
+		return () => this.#statusListeners.delete(listener);
+	}
+
+	/**
+	 * Follows `executionId`. With `since`, the listener gets every event with seq > since; without,
+	 * live events from the moment the server confirms. Returns the function that stops following.
+	 */
+	subscribe(executionId: string, since: number | undefined, listener: ExecutionListener): () => void {
+		clearTimeout(this.#lingerTimer);
+		this.#lingerTimer = undefined;
+		const wasIdle = this.#subscriptions.size === 0;
+		let wire = this.#subscriptions.get(executionId);
+		const entry: ListenerEntry = { listener, lastSeq: since ?? wire?.lastSeq };
+		if (!wire) {
+			wire = { lastSeq: since, pending: 0, listeners: new Set([entry]) };
+			this.#subscriptions.set(executionId, wire);
+			this.#sendSubscribe(executionId, wire);
+		} else {
+			wire.listeners.add(entry);
+			// A newcomer that needs older events than the wire holds: replay from there for everyone;
+			// the others drop what they already have.
+			if (since !== undefined && (wire.lastSeq === undefined || since < wire.lastSeq)) {
+				wire.lastSeq = since;
+				this.#sendSubscribe(executionId, wire);
+			}
+		}
+		this.#watchEnvironment(true);
+		// Down and not waiting for a retry: idle, refused for good, or waiting for `online`.
+		if (!this.#transport && this.#retryTimer === undefined) this.#connect(wasIdle ? 'connecting' : 'reconnecting');
+		let active = true;
+		return () => {
+			if (!active) return;
+			active = false;
+			this.#removeListener(executionId, entry);
+		};
+	}
+
+	/** Tries at once (the Reconnect button, `online`, tab visible again). No-op while open or mid-attempt. */
+	reconnectNow(): void {
+		if (this.#subscriptions.size === 0 || this.#transport) return;
+		this.#connect('reconnecting');
+	}
+
+	#removeListener(executionId: string, entry: ListenerEntry): void {
+		const wire = this.#subscriptions.get(executionId);
+		if (!wire || !wire.listeners.delete(entry) || wire.listeners.size > 0) return;
+		this.#subscriptions.delete(executionId);
+		if (this.#transportOpen) this.#transport?.send({ type: 'unsubscribe', executionId });
+		if (this.#subscriptions.size === 0) {
+			this.#lingerTimer = setTimeout(() => {
+				this.#lingerTimer = undefined;
+				this.#disconnect({ kind: 'idle' });
+			}, this.#lingerMs);
+		}
+	}
+
+	#setStatus(next: ConnectionStatus): void {
+		const current = this.#status;
+		if (
+			current.state === next.state &&
+			current.transport === next.transport &&
+			current.nextRetryAt === next.nextRetryAt &&
+			current.reason === next.reason
+		) {
+			return;
+		}
+		this.#status = next;
+		for (const listener of [...this.#statusListeners]) listener(next);
+	}
+
+	#connect(state: 'connecting' | 'reconnecting'): void {
+		clearTimeout(this.#retryTimer);
+		this.#retryTimer = undefined;
+		const factory = this.#factories.find((f) => f.supported());
+		if (!factory) {
+			this.#setStatus({ state: 'offline', transport: null, nextRetryAt: null, reason: 'This browser cannot connect for live updates' });
+			return;
+		}
+		const transport = factory.create(++this.#nextTransportId);
+		this.#transport = transport;
+		this.#transportOpen = false;
+		this.#lastActivityAt = Date.now();
+		// One timer does both jobs: pings an open connection, and gives up on one that has been
+		// silent (or stuck connecting) for deadAfterMs.
+		clearInterval(this.#heartbeatTimer);
+		this.#heartbeatTimer = setInterval(() => this.#heartbeat(), Math.min(this.#pingIntervalMs, this.#deadAfterMs));
+		this.#setStatus({ state, transport: factory.name, nextRetryAt: null, reason: null });
+		transport.connect({
+			onOpen: (id) => {
+				if (id === this.#transport?.id) this.#onOpen();
+			},
+			onMessage: (id, message) => {
+				if (id === this.#transport?.id) this.#onMessage(message);
+			},
+			onInvalidMessage: (id, detail) => {
+				if (id === this.#transport?.id) this.#diagnostic(`ignored an invalid server message: ${detail}`);
+			},
+			onClose: (id, close) => {
+				if (id === this.#transport?.id) this.#onClose(close);
+			}
+		});
+	}
+
+	#onOpen(): void {
+		const transport = this.#transport;
+		if (!transport) return;
+		this.#transportOpen = true;
+		this.#openedAt = this.#lastActivityAt = Date.now();
+		this.#setStatus({ state: 'open', transport: transport.name, nextRetryAt: null, reason: null });
+		for (const [executionId, wire] of this.#subscriptions) {
+			wire.pending = 0;
+			this.#sendSubscribe(executionId, wire);
+		}
+	}
+
+	#sendSubscribe(executionId: string, wire: WireSubscription): void {
+		if (!this.#transportOpen || !this.#transport) return; // sent on open
+		wire.pending++;
+		this.#transport.send(
+			wire.lastSeq === undefined
+				? { type: 'subscribe', executionId }
+				: { type: 'subscribe', executionId, since: wire.lastSeq }
+		);
+	}
+
+	#heartbeat(): void {
+		if (Date.now() - this.#lastActivityAt >= this.#deadAfterMs) {
+			this.#disconnect({ kind: 'retry', now: false });
+			return;
+		}
+		if (this.#transportOpen) this.#transport?.send({ type: 'ping' });
+	}
+
+	#onMessage(message: ServerMessage): void {
+		this.#lastActivityAt = Date.now();
+		this.#step = 0; // a message proves the connection healthy
+		switch (message.type) {
+			case 'event':
+				return this.#onEvents(message.executionId, [message.event]);
+			case 'events':
+				return this.#onEvents(message.executionId, message.events);
+			case 'subscribed': {
+				const wire = this.#subscriptions.get(message.executionId);
+				if (!wire) return;
+				wire.pending = Math.max(0, wire.pending - 1);
+				wire.lastSeq ??= message.lastSeq;
+				for (const entry of wire.listeners) {
+					entry.lastSeq ??= message.lastSeq;
+					entry.listener.onSubscribed?.(message.lastSeq);
+				}
+				return;
+			}
+			case 'error': {
+				const wire = message.executionId ? this.#subscriptions.get(message.executionId) : undefined;
+				if (!wire) return this.#diagnostic(`server error ${message.code}: ${message.message}`);
+				// A failed subscribe is answered with this instead of `subscribed`.
+				wire.pending = Math.max(0, wire.pending - 1);
+				for (const entry of wire.listeners) entry.listener.onError?.({ code: message.code, message: message.message });
+				return;
+			}
+			case 'pong':
+			case 'session': // the SSE transport's own business; it never needs to reach here
+				return;
+		}
+	}
+
+	#onEvents(executionId: string, events: StoredEvent[]): void {
+		const wire = this.#subscriptions.get(executionId);
+		if (!wire || wire.lastSeq === undefined) return;
+		const accepted: StoredEvent[] = [];
+		for (const event of events) {
+			if (event.seq <= wire.lastSeq) continue; // duplicate (replay overlap)
+			if (event.seq > wire.lastSeq + 1) {
+				// A gap: never apply out of order. Ask again from what we hold, unless a subscribe
+				// is already in flight, whose replay will fill it.
+				if (wire.pending === 0) this.#sendSubscribe(executionId, wire);
+				break;
+			}
+			wire.lastSeq = event.seq;
+			accepted.push(event);
+		}
+		if (accepted.length === 0) return;
+		for (const entry of wire.listeners) {
+			const from = entry.lastSeq ?? 0;
+			const fresh = from === 0 ? accepted : accepted.filter((event) => event.seq > from);
+			if (fresh.length === 0) continue;
+			entry.lastSeq = fresh[fresh.length - 1]!.seq;
+			entry.listener.onEvents(fresh);
+		}
+	}
+
+	#onClose(close: TransportClose): void {
+		const decision = closeDecision(close.code);
+		if (decision.action === 'final') return this.#disconnect({ kind: 'final', reason: decision.reason });
+		const stable = this.#transportOpen && Date.now() - this.#openedAt >= MIN_STABLE_MS;
+		this.#disconnect({ kind: 'retry', now: decision.delay === 'now' && stable });
+	}
+
+	/**
+	 * The one way down: stops timers, drops the transport, then decides what comes next.
+	 * - `idle`: nothing is followed; stay down.
+	 * - `final`: the server refused us; stay down until `reconnectNow()`.
+	 * - `retry`: at once or after backoff; while the browser is offline, wait for `online`.
+	 */
+	#disconnect(next: { kind: 'idle' } | { kind: 'final'; reason: string } | { kind: 'retry'; now: boolean }): void {
+		clearInterval(this.#heartbeatTimer);
+		clearTimeout(this.#retryTimer);
+		this.#heartbeatTimer = this.#retryTimer = undefined;
+		const transport = this.#transport;
+		this.#transport = undefined;
+		this.#transportOpen = false;
+		transport?.close();
+		for (const wire of this.#subscriptions.values()) wire.pending = 0;
+		const name = transport?.name ?? this.#status.transport;
+
+		if (next.kind === 'idle' || this.#subscriptions.size === 0) {
+			this.#watchEnvironment(false);
+			this.#setStatus({ state: 'offline', transport: name, nextRetryAt: null, reason: 'Not following any execution' });
+			return;
+		}
+		if (next.kind === 'final') {
+			this.#setStatus({ state: 'offline', transport: name, nextRetryAt: null, reason: next.reason });
+			return;
+		}
+		if (this.#env.navigator?.onLine === false) {
+			this.#setStatus({ state: 'offline', transport: name, nextRetryAt: null, reason: 'This device is offline' });
+			return;
+		}
+		if (next.now) {
+			this.#connect('reconnecting');
+			return;
+		}
+		const delay = backoff(this.#step, this.#backoffMinMs, this.#backoffMaxMs, this.#random);
+		this.#step++;
+		this.#retryTimer = setTimeout(() => this.#connect('reconnecting'), delay);
+		this.#setStatus({ state: 'reconnecting', transport: name, nextRetryAt: Date.now() + delay, reason: null });
+	}
+
+	readonly #onOnline = (): void => this.reconnectNow();
+	readonly #onVisibility = (): void => {
+		if (this.#env.document?.visibilityState === 'visible') this.reconnectNow();
+	};
+
+	#watchEnvironment(on: boolean): void {
+		if (on === this.#watchingEnvironment) return;
+		this.#watchingEnvironment = on;
+		const method = on ? 'addEventListener' : 'removeEventListener';
+		this.#env.window?.[method]('online', this.#onOnline);
+		this.#env.document?.[method]('visibilitychange', this.#onVisibility);
+	}
+}

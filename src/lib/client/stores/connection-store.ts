@@ -1,0 +1,39 @@
+import { readable, type Readable } from 'svelte/store';
+import { browser } from '$app/environment';
+import { Connection, type ConnectionStatus } from '../connection.js';
+import { createWebSocketTransportFactory } from '../transport/websocket.js';
+
+let shared: Connection | undefined;
+
+/**
+ * The page's one connection, created on first use in the browser. Creating it opens nothing;
+ * the first store that follows an execution does.
+ */
+export function sharedConnection(): Connection {
+	if (!browser) throw new Error('sharedConnection() runs in the browser only; stores skip it during SSR');
+	shared ??= new Connection({ transports: [createWebSocketTransportFactory()] });
+	return shared;
+}
+
+/** What the server renders: the page is about to connect. */
+const INITIAL_STATUS: ConnectionStatus = { state: 'connecting', transport: null, nextRetryAt: null, reason: null };
+
+/** A store of one connection's status (state, transport, next retry). */
+export function createConnectionStore(connection: () => Connection | undefined): Readable<ConnectionStatus> {
+	return readable(INITIAL_STATUS, (set) => {
+		const target = connection();
+		if (!target) return;
+		set(target.status);
+		return target.onStatus(set);
+	});
+}
+
+/** Status of the shared connection; stays `connecting` during SSR. Following it opens nothing. */
+export const connectionStore: Readable<ConnectionStatus> = createConnectionStore(() =>
+	browser ? sharedConnection() : undefined
+);
+
+/** For the Reconnect button. */
+export function reconnectNow(): void {
+	if (browser) sharedConnection().reconnectNow();
+}

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { CLOSE_CODES } from '../../protocol/codes.js';
+import { closeDecision } from './close-policy.js';
+
+describe('closeDecision', () => {
+	it('comes back at once when the server goes away on purpose', () => {
+		expect(closeDecision(CLOSE_CODES.goingAway)).toEqual({ action: 'reconnect', delay: 'now' });
+		expect(closeDecision(1012)).toEqual({ action: 'reconnect', delay: 'now' });
+	});
+
+	it('backs off after failures', () => {
+		for (const code of [1000, 1006, CLOSE_CODES.unsupportedData, CLOSE_CODES.messageTooBig, CLOSE_CODES.internalError, 1013]) {
+			expect(closeDecision(code)).toEqual({ action: 'reconnect', delay: 'backoff' });
+		}
+	});
+
+	it('gives up when the server forbids viewing', () => {
+		expect(closeDecision(CLOSE_CODES.forbidden).action).toBe('final');
+		expect(closeDecision(4400).action).toBe('final');
+	});
+});

@@ -1,0 +1,98 @@
+import type { StoredEvent } from '$lib/protocol/events';
+import type { UsageTotals } from '$lib/protocol/executions';
+
+/*
+ * Formatting shared by the server render and the browser. Everything is in UTC and locale-free:
+ * the server and the viewer's browser must produce the same text, or hydration would show the
+ * server's version until the next update.
+ */
+
+/** `14:03:07.123` (UTC). */
+export function formatClock(ts: string): string {
+	const date = new Date(ts);
+	return Number.isNaN(date.getTime()) ? ts : date.toISOString().slice(11, 23);
+}
+
+/** `2025-01-31 14:03:07 UTC`. */
+export function formatDateTime(ts: string | undefined): string {
+	if (!ts) return '—';
+	const date = new Date(ts);
+	return Number.isNaN(date.getTime()) ? ts : `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+}
+
+/** `1m 05s`, `3.2 s`, `450 ms`. */
+export function formatDuration(fromTs: string | undefined, toTs: string | undefined): string {
+	if (!fromTs || !toTs) return '—';
+	const ms = Date.parse(toTs) - Date.parse(fromTs);
+	if (!Number.isFinite(ms) || ms < 0) return '—';
+	if (ms < 1000) return `${ms} ms`;
+	if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+	const minutes = Math.floor(ms / 60_000);
+	const seconds = Math.floor((ms % 60_000) / 1000);
+	return `${minutes}m ${String(seconds).padStart(2, '0')}s`;
+}
+
+export function formatUsage(usage: UsageTotals): string {
+	const tokens = usage.inputTokens + usage.outputTokens;
+	if (!tokens && !usage.costUsd) return '—';
+	const parts = [`${tokens.toLocaleString('en-US')} tokens`];
+	if (usage.costUsd) parts.push(`$${usage.costUsd.toFixed(usage.costUsd < 0.01 ? 4 : 2)}`);
+	return parts.join(' · ');
+}
+
+/** Longest detail shown on one timeline row; the full event is one click away later. */
+const MAX_DETAIL_CHARS = 200;
+
+function clip(text: string): string {
+	const flat = text.replace(/\s+/g, ' ').trim();
+	return flat.length > MAX_DETAIL_CHARS ? `${flat.slice(0, MAX_DETAIL_CHARS - 1)}…` : flat;
+}
+
+function record(value: unknown): Record<string, unknown> {
+	return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+}
+
+function summarise(value: unknown): string {
+	if (value === undefined) return '';
+	if (typeof value === 'string') return clip(value);
+	try {
+		return clip(JSON.stringify(value));
+	} catch {
+		return '';
+	}
+}
+
+/** The one-line text of a timeline row, by event type. Unknown types show their data as JSON. */
+export function describeEvent(event: StoredEvent, stepName?: string): string {
+	const data = record(event.data);
+	switch (event.type) {
+		case 'log':
+		case 'error':
+			return clip(String(data.message ?? ''));
+		case 'output':
+			return summarise(data.text);
+		case 'step-start':
+			return String(data.name ?? '');
+		case 'step-end': {
+			const name = stepName ?? event.stepId ?? '';
+			if (data.error !== undefined) return clip(`${name} failed: ${summarise(data.error)}`);
+			return name;
+		}
+		case 'usage': {
+			const u = record(event.data);
+			const parts = [];
+			if (typeof u.inputTokens === 'number') parts.push(`${u.inputTokens} in`);
+			if (typeof u.outputTokens === 'number') parts.push(`${u.outputTokens} out`);
+			if (typeof u.costUsd === 'number') parts.push(`$${u.costUsd}`);
+			return parts.join(' · ');
+		}
+		case 'agent-start':
+			return summarise(data.input);
+		case 'agent-complete':
+			return summarise(data.output);
+		case 'cancelled':
+			return summarise(data.reason);
+		default:
+			return summarise(event.data);
+	}
+}

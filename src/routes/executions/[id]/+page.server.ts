@@ -1,0 +1,24 @@
+import { error } from '@sveltejs/kit';
+import { idSchema } from '$lib/protocol/events';
+import { EXECUTION_TAIL_EVENTS } from '$lib/protocol/limits';
+import type { PageServerLoad } from './$types';
+
+export const load: PageServerLoad = async ({ locals, params, request, url }) => {
+	const runtime = locals.runwatch;
+	// The same rule as the JSON API and the WebSocket upgrade.
+	const allowed = runtime.access.canView({
+		authorization: request.headers.get('authorization'),
+		cookie: request.headers.get('cookie'),
+		queryToken: url.searchParams.get('token')
+	});
+	if (!allowed) error(401, { message: 'Sign in or open a share link to view this execution', code: 'unauthorized' });
+
+	const id = idSchema.safeParse(params.id);
+	const execution = id.success ? await runtime.store.getExecution(id.data) : undefined;
+	if (!id.success || !execution) error(404, { message: `No execution "${params.id}"`, code: 'not_found' });
+
+	// Read after the execution row, so the tail covers at least its lastSeq; the page folds any
+	// newer events in and goes live from the highest seq it holds.
+	const events = await runtime.store.readTail(execution.id, EXECUTION_TAIL_EVENTS);
+	return { execution, events };
+};
