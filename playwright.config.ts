@@ -1,0 +1,41 @@
+// Browser tests: the real production build (`node server/index.js`) driven by the system Chromium.
+// Playwright's own browser download does not work here, so we point it at Debian's package
+// (`apt-get install chromium`) or at $CHROMIUM_PATH. Each test file gets its server from the
+// fixtures in tests/e2e/support/fixtures.ts; `npm run build` must have run first.
+import { defineConfig, devices } from '@playwright/test';
+import { CHROMIUM_PATH } from './tests/e2e/support/chromium.ts';
+
+export default defineConfig({
+	testDir: 'tests/e2e',
+	testMatch: '**/*.spec.ts',
+	globalSetup: './tests/e2e/support/global-setup.ts',
+	// Artifacts of failing tests (traces, screenshots). The screenshot test writes its pictures
+	// to test-results/screenshots/, outside this folder, which Playwright empties on every run.
+	outputDir: 'test-results/e2e',
+	fullyParallel: false,
+	workers: 2,
+	forbidOnly: !!process.env.CI,
+	retries: 0,
+	timeout: 45_000,
+	expect: { timeout: 10_000 },
+	// `npm test` (scripts/test.js) adds a JSON report for its summary.
+	reporter: 'list',
+	use: {
+		...devices['Desktop Chrome'],
+		viewport: { width: 1280, height: 800 },
+		trace: 'retain-on-failure',
+		screenshot: 'only-on-failure',
+		launchOptions: {
+			executablePath: CHROMIUM_PATH,
+			args: [
+				'--no-sandbox',
+				'--disable-gpu',
+				'--disable-quic',
+				'--no-first-run',
+				'--disable-background-networking',
+				'--disable-component-update',
+				'--disable-sync'
+			]
+		}
+	}
+});

@@ -1,0 +1,152 @@
+// `npm test`: builds the app, runs Vitest (unit + integration projects), then the Playwright
+// browser tests in the system Chromium, and ends with one summary line:
+//
+//   tests: N passed, M failed[, K skipped]
+//
+// Counts come from the JSON reports both runners write beside their normal output. A step that
+// fails without reporting any failed test (the build, a suite that cannot load, Playwright's
+// global setup) counts as one failure, so that the summary never says "0 failed" when `npm test`
+// exits non-zero.
+//
+// Chromium: /usr/bin/chromium or $CHROMIUM_PATH. When it is missing the browser tests are
+// skipped with a message, except under CI=true, where that is a failure.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const reports = join(root, 'test-results/reports');
+const vitestReport = join(reports, 'vitest.json');
+const playwrightReport = join(reports, 'playwright.json');
+const playwrightList = join(reports, 'playwright-list.json');
+const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const ci = process.env.CI === 'true' || process.env.CI === '1';
+
+const totals = { passed: 0, failed: 0, skipped: 0 };
+/** The exit code of the first step that failed. */
+let exitCode = 0;
+
+/** @param {string} message */
+function heading(message) {
+	console.log(`\n▶ ${message}`);
+}
+
+/**
+ * Runs a command with inherited output (or none, when `quiet`) and returns its exit code.
+ * @param {string} command @param {string[]} args @param {{ env?: NodeJS.ProcessEnv, quiet?: boolean }} [options]
+ */
+function run(command, args, { env = process.env, quiet = false } = {}) {
+	const started = Date.now();
+	const stdio = quiet ? 'ignore' : 'inherit';
+	const result = spawnSync(command, args, { cwd: root, env, stdio, shell: process.platform === 'win32' });
+	const seconds = ((Date.now() - started) / 1000).toFixed(1);
+	const code = result.status ?? (result.signal ? 128 : 1);
+	const how = result.error ? `could not start (${result.error.message})` : result.signal ? `killed by ${result.signal}` : `exit ${code}`;
+	console.log(`  ${command} ${args.join(' ')}: ${how}, ${seconds} s`);
+	return result.error ? 1 : code;
+}
+
+/** @param {number} code */
+function fail(code) {
+	if (!exitCode) exitCode = code || 1;
+}
+
+/** @param {string} file @returns {any} */
+function readJson(file) {
+	try {
+		return JSON.parse(readFileSync(file, 'utf8'));
+	} catch {
+		return undefined;
+	}
+}
+
+/**
+ * Adds one step's counts; a failed step with no failed test in its report counts as one failure.
+ * @param {string} name @param {number} code @param {{ passed: number, failed: number, skipped: number } | undefined} counts
+ */
+function record(name, code, counts) {
+	const c = counts ?? { passed: 0, failed: 0, skipped: 0 };
+	if (code !== 0 && c.failed === 0) {
+		console.log(`  ${name} failed without reporting a failed test: counted as 1 failure.`);
+		c.failed = 1;
+	}
+	totals.passed += c.passed;
+	totals.failed += c.failed;
+	totals.skipped += c.skipped;
+	if (code !== 0) fail(code);
+}
+
+function summary() {
+	const skipped = totals.skipped ? `, ${totals.skipped} skipped` : '';
+	console.log(`\ntests: ${totals.passed} passed, ${totals.failed} failed${skipped}`);
+	process.exit(exitCode || (totals.failed ? 1 : 0));
+}
+
+rmSync(reports, { recursive: true, force: true });
+mkdirSync(reports, { recursive: true });
+
+heading('Building (npm run build)');
+const buildCode = run('npm', ['run', 'build']);
+if (buildCode !== 0) {
+	console.error('\nThe build failed, so no tests ran (the integration and browser tests need build/).');
+	record('npm run build', buildCode, undefined);
+	summary();
+}
+
+heading('Unit and integration tests (Vitest)');
+const vitestCode = run('npx', [
+	'vitest',
+	'run',
+	'--reporter=default',
+	'--reporter=json',
+	`--outputFile.json=${vitestReport}`
+]);
+const vitest = readJson(vitestReport);
+record(
+	'Vitest',
+	vitestCode,
+	vitest && {
+		passed: vitest.numPassedTests ?? 0,
+		failed: vitest.numFailedTests ?? 0,
+		skipped: (vitest.numPendingTests ?? 0) + (vitest.numTodoTests ?? 0)
+	}
+);
+
+heading('Browser tests (Playwright, system Chromium)');
+if (!existsSync(chromium)) {
+	if (ci) {
+		console.error(
+			`\nCI=true and Chromium is missing: no executable at ${chromium}.\n` +
+				'Install it with `apt-get install -y chromium` (Debian package "chromium"), or set CHROMIUM_PATH.'
+		);
+		record('The browser test step', 1, undefined);
+	} else {
+		const listCode = run('npx', ['playwright', 'test', '--list', '--reporter=json'], {
+			env: { ...process.env, PLAYWRIGHT_JSON_OUTPUT_NAME: playwrightList },
+			quiet: true
+		});
+		const count = listCode === 0 ? (readJson(playwrightList)?.stats?.skipped ?? 0) : 0;
+		console.log(
+			`\nSkipped the browser tests (${count || 'all'} Playwright tests in tests/e2e): Chromium not found at ${chromium}.\n` +
+				'Install it with `sudo apt-get install chromium` (or set CHROMIUM_PATH), then run `npm test` again.'
+		);
+		totals.skipped += count;
+	}
+} else {
+	const playwrightCode = run('npx', ['playwright', 'test', '--reporter=list,json'], {
+		env: { ...process.env, CHROMIUM_PATH: chromium, PLAYWRIGHT_JSON_OUTPUT_NAME: playwrightReport }
+	});
+	const stats = readJson(playwrightReport)?.stats;
+	record(
+		'Playwright',
+		playwrightCode,
+		stats && {
+			passed: (stats.expected ?? 0) + (stats.flaky ?? 0),
+			failed: stats.unexpected ?? 0,
+			skipped: stats.skipped ?? 0
+		}
+	);
+	if (stats?.flaky) console.log(`  ${stats.flaky} Playwright test(s) passed only on retry (counted as passed).`);
+}
+
+summary();

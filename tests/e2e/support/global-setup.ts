@@ -1,0 +1,16 @@
+// Fails fast, with a sentence saying what to do, when the browser tests cannot run at all.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CHROMIUM_PATH } from './chromium.ts';
+import { PROJECT_ROOT } from './runwatch.ts';
+
+export default function globalSetup(): void {
+	if (!existsSync(join(PROJECT_ROOT, 'build/handler.js'))) {
+		throw new Error('No production build: run `npm run build` before the browser tests (`npm test` does both).');
+	}
+	if (!existsSync(CHROMIUM_PATH)) {
+		throw new Error(
+			`Chromium not found at ${CHROMIUM_PATH}: install it with \`sudo apt-get install chromium\` or set CHROMIUM_PATH.`
+		);
+	}
+}
