@@ -12,6 +12,13 @@ export const MAX_ID_LENGTH = 64;
  */
 export const MAX_EVENT_BYTES = 256 * 1024;
 
+/**
+ * Deepest nesting of arrays and objects in a request body. Serialising, storing and rendering
+ * JSON recurse; a few thousand levels (a 20 KB body) overflow the stack. Real tool outputs are
+ * nowhere near this deep.
+ */
+export const MAX_JSON_DEPTH = 64;
+
 /** Most events in one POST. Keeps one write transaction (and the lock it holds) short. */
 export const MAX_BATCH_EVENTS = 1000;
 

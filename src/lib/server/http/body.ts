@@ -1,5 +1,13 @@
-import { MAX_BODY_BYTES } from '../../protocol/limits.js';
+import { MAX_BODY_BYTES, MAX_JSON_DEPTH } from '../../protocol/limits.js';
 import { RunwatchError } from '../errors.js';
+
+/**
+ * How much of an oversize body is read and thrown away so the 413 reaches the client. Refusing
+ * without reading leaves the rest in the connection (the next request on it hangs) and cutting
+ * the connection makes the client see a reset instead of the answer. Past this we do cut it:
+ * nobody may make the server read forever.
+ */
+export const MAX_DISCARD_BYTES = 4 * MAX_BODY_BYTES;
 
 /**
  * Reads a JSON request body within `limit` bytes. Checks Content-Type and Content-Length first
@@ -14,29 +22,81 @@ export async function readJsonBody(request: Request, limit = MAX_BODY_BYTES): Pr
 			`Send the body as JSON with "Content-Type: application/json"${type ? ` (got "${type}")` : ''}`
 		);
 	}
-	const declared = Number(request.headers.get('content-length') ?? NaN);
-	if (declared > limit) throw tooLarge(limit);
 	if (!request.body) throw new RunwatchError('invalid_body', 'The request has no body');
-
 	const reader = request.body.getReader();
+	const declared = Number(request.headers.get('content-length') ?? NaN);
+	if (declared > limit) {
+		await discard(reader, 0, declared > MAX_DISCARD_BYTES);
+		throw tooLarge(limit);
+	}
+
 	const chunks: Uint8Array[] = [];
 	let size = 0;
 	for (;;) {
-		const { done, value } = await reader.read();
+		const { done, value } = await read(reader);
 		if (done) break;
 		size += value.byteLength;
 		if (size > limit) {
-			await reader.cancel().catch(() => {});
+			await discard(reader, size, false);
 			throw tooLarge(limit);
 		}
 		chunks.push(value);
 	}
 	const text = Buffer.concat(chunks).toString('utf8');
+	if (exceedsDepth(text, MAX_JSON_DEPTH)) {
+		throw new RunwatchError('invalid_body', `Body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep`);
+	}
 	try {
 		return JSON.parse(text);
 	} catch (error) {
 		throw new RunwatchError('invalid_body', `Body is not valid JSON: ${(error as Error).message}`);
 	}
+}
+
+type Reader = ReadableStreamDefaultReader<Uint8Array>;
+
+/** A body that breaks off (client gone, bad framing) is the client's problem: 400, not 500. */
+async function read(reader: Reader): Promise<ReadableStreamReadResult<Uint8Array>> {
+	try {
+		return await reader.read();
+	} catch (error) {
+		const status = (error as { status?: unknown })?.status;
+		if (status === 413) throw new RunwatchError('payload_too_large', (error as Error).message);
+		throw new RunwatchError('invalid_body', `The request body could not be read: ${(error as Error)?.message ?? error}`);
+	}
+}
+
+/** Reads and drops the rest of a body (up to MAX_DISCARD_BYTES in all), or cuts it off at once. */
+async function discard(reader: Reader, alreadyRead: number, cutOff: boolean): Promise<void> {
+	let size = alreadyRead;
+	try {
+		while (!cutOff) {
+			const { done, value } = await reader.read();
+			if (done) return;
+			size += value.byteLength;
+			cutOff = size > MAX_DISCARD_BYTES;
+		}
+		await reader.cancel();
+	} catch {
+		// The body broke off while we were throwing it away: the refusal stands.
+	}
+}
+
+/** True when the JSON text opens more than `max` arrays/objects at once. Linear, no recursion. */
+export function exceedsDepth(text: string, max: number): boolean {
+	let depth = 0;
+	let inString = false;
+	for (let i = 0; i < text.length; i++) {
+		const c = text.charCodeAt(i);
+		if (inString) {
+			if (c === 0x5c) i++; // backslash: skip the escaped character
+			else if (c === 0x22) inString = false;
+		} else if (c === 0x22) inString = true;
+		else if (c === 0x5b || c === 0x7b) {
+			if (++depth > max) return true;
+		} else if (c === 0x5d || c === 0x7d) depth--;
+	}
+	return false;
 }
 
 function tooLarge(limit: number): RunwatchError {

@@ -1,0 +1,61 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { DEFAULT_HOST, DEFAULT_PORT, loadConfig } from './config.js';
+
+let dir: string;
+beforeEach(() => {
+	dir = mkdtempSync(join(tmpdir(), 'runwatch-config-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('loadConfig', () => {
+	test('defaults: loopback, port 3000, a generated token kept with mode 0600', () => {
+		const dataDir = join(dir, 'data');
+		const config = loadConfig({ RUNWATCH_DATA_DIR: dataDir });
+		expect(config.host).toBe(DEFAULT_HOST);
+		expect(DEFAULT_HOST).toBe('127.0.0.1');
+		expect(config.port).toBe(DEFAULT_PORT);
+		expect(config.dataDir).toBe(dataDir);
+		expect(config.ingestTokenGenerated).toBe(true);
+		expect(config.ingestToken).toMatch(/^rw_[A-Za-z0-9_-]{32}$/);
+		const file = config.ingestTokenFile!;
+		expect(readFileSync(file, 'utf8').trim()).toBe(config.ingestToken);
+		expect(statSync(file).mode & 0o777).toBe(0o600);
+	});
+
+	test('the second start reuses the kept token', () => {
+		const first = loadConfig({ RUNWATCH_DATA_DIR: dir });
+		const second = loadConfig({ RUNWATCH_DATA_DIR: dir });
+		expect(second.ingestToken).toBe(first.ingestToken);
+		expect(second.ingestTokenGenerated).toBe(false);
+	});
+
+	test('an empty token file is replaced, and tightened to 0600', () => {
+		const file = join(dir, 'ingest-token');
+		writeFileSync(file, '', { mode: 0o644 });
+		const config = loadConfig({ RUNWATCH_DATA_DIR: dir });
+		expect(config.ingestTokenGenerated).toBe(true);
+		expect(statSync(file).mode & 0o777).toBe(0o600);
+	});
+
+	test('RUNWATCH_INGEST_TOKEN wins and writes no file', () => {
+		const config = loadConfig({ RUNWATCH_DATA_DIR: dir, RUNWATCH_INGEST_TOKEN: '  a-long-enough-token-123 ' });
+		expect(config.ingestToken).toBe('a-long-enough-token-123');
+		expect(config.ingestTokenFile).toBeUndefined();
+		expect(() => statSync(join(dir, 'ingest-token'))).toThrow();
+	});
+
+	test('explains what to fix', () => {
+		expect(() => loadConfig({ RUNWATCH_DATA_DIR: dir, RUNWATCH_INGEST_TOKEN: 'short' })).toThrow(/at least 16/);
+		expect(() => loadConfig({ RUNWATCH_DATA_DIR: dir, PORT: 'eighty' })).toThrow(/PORT/);
+		expect(() => loadConfig({ RUNWATCH_DATA_DIR: dir, PORT: '70000' })).toThrow(/PORT/);
+		expect(() => loadConfig({ RUNWATCH_DATA_DIR: dir, DATABASE_URL: 'mysql://x' })).toThrow(/postgres/);
+	});
+
+	test('HOST and PORT are read', () => {
+		const config = loadConfig({ RUNWATCH_DATA_DIR: dir, HOST: '0.0.0.0', PORT: '8080', ORIGIN: 'https://x.example' });
+		expect(config).toMatchObject({ host: '0.0.0.0', port: 8080, origin: 'https://x.example' });
+	});
+});
