@@ -14,6 +14,10 @@ function setup(options: { online?: boolean } = {}) {
 	const connection = new Connection({
 		transports: [factory],
 		pingIntervalMs: PING,
+		// These tests drive the state machine by hand and often leave an open transport silent;
+		// the attempt timeouts have their own tests (connection-fallback.spec.ts).
+		connectTimeoutMs: 2 * PING,
+		firstMessageTimeoutMs: 100 * PING,
 		lingerMs: 5_000,
 		backoffMinMs: 500,
 		backoffMaxMs: 15_000,

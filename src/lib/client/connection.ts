@@ -2,7 +2,14 @@ import type { StoredEvent } from '../protocol/events.js';
 import type { ServerMessage } from '../protocol/messages.js';
 import { backoff, DEFAULT_BACKOFF_MAX_MS, DEFAULT_BACKOFF_MIN_MS } from './backoff.js';
 import { closeDecision } from './transport/close-policy.js';
-import type { Transport, TransportClose, TransportFactory, TransportName } from './transport/transport.js';
+import { firstSupported, type TransportPolicy } from './transport/select.js';
+import type {
+	Transport,
+	TransportCallbacks,
+	TransportClose,
+	TransportFactory,
+	TransportName
+} from './transport/transport.js';
 
 /**
  * - `connecting`: the first attempt since the page started following something.
@@ -43,8 +50,19 @@ export interface ConnectionEnvironment {
 }
 
 export interface ConnectionOptions {
-	/** Transports in order of preference; the first supported one is used. */
+	/** Transports in order of preference; the first supported one is used (unless `policy` is given). */
 	transports: TransportFactory[];
+	/** Chooses the transport per attempt and when to probe for a better one (`transport/select.ts`). */
+	policy?: TransportPolicy;
+	/** An attempt that has not opened by then has failed. Default 5 s. */
+	connectTimeoutMs?: number;
+	/**
+	 * An open connection that has delivered no message by then is silent (a proxy that accepted
+	 * the upgrade and passes nothing): the policy hears of it and we reconnect. Default 4 s.
+	 */
+	firstMessageTimeoutMs?: number;
+	/** While on a fallback transport, how often to probe the preferred one. Default 30 s. */
+	probeIntervalMs?: number;
 	/** Application ping interval. Default 20 s: below common proxy idle timeouts (30–60 s). */
 	pingIntervalMs?: number;
 	/** No message at all for this long means the connection is dead. Default: two ping intervals. */
@@ -61,6 +79,9 @@ export interface ConnectionOptions {
 }
 
 export const DEFAULT_PING_INTERVAL_MS = 20_000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+export const DEFAULT_FIRST_MESSAGE_TIMEOUT_MS = 4_000;
+export const DEFAULT_PROBE_INTERVAL_MS = 30_000;
 export const DEFAULT_LINGER_MS = 5_000;
 /**
  * A server that closes with 1001 gets us back at once, but only if the connection had lasted
@@ -102,7 +123,10 @@ function defaultEnvironment(): ConnectionEnvironment {
  * `lingerMs` after the last listener leaves.
  */
 export class Connection {
-	readonly #factories: TransportFactory[];
+	readonly #policy: TransportPolicy;
+	readonly #connectTimeoutMs: number;
+	readonly #firstMessageTimeoutMs: number;
+	readonly #probeIntervalMs: number;
 	readonly #pingIntervalMs: number;
 	readonly #deadAfterMs: number;
 	readonly #lingerMs: number;
@@ -118,6 +142,14 @@ export class Connection {
 
 	#transport: Transport | undefined;
 	#transportOpen = false;
+	/** A message has arrived on the current transport. */
+	#transportHealthy = false;
+	/** Closes an attempt that does not open, or opens and stays silent, in time. */
+	#attemptTimer: ReturnType<typeof setTimeout> | undefined;
+	/** A background attempt on the preferred transport while we run on a fallback. */
+	#probe: Transport | undefined;
+	#probeTimer: ReturnType<typeof setTimeout> | undefined;
+	#probeDeadline: ReturnType<typeof setTimeout> | undefined;
 	#nextTransportId = 0;
 	#openedAt = 0;
 	#lastActivityAt = 0;
@@ -130,7 +162,10 @@ export class Connection {
 
 	constructor(options: ConnectionOptions) {
 		if (options.transports.length === 0) throw new TypeError('Connection needs at least one transport factory');
-		this.#factories = options.transports;
+		this.#policy = options.policy ?? firstSupported(options.transports);
+		this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+		this.#firstMessageTimeoutMs = options.firstMessageTimeoutMs ?? DEFAULT_FIRST_MESSAGE_TIMEOUT_MS;
+		this.#probeIntervalMs = options.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS;
 		this.#pingIntervalMs = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
 		this.#deadAfterMs = options.deadAfterMs ?? 2 * this.#pingIntervalMs;
 		this.#lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
@@ -221,7 +256,7 @@ export class Connection {
 	#connect(state: 'connecting' | 'reconnecting'): void {
 		clearTimeout(this.#retryTimer);
 		this.#retryTimer = undefined;
-		const factory = this.#factories.find((f) => f.supported());
+		const factory = this.#policy.next();
 		if (!factory) {
 			this.#setStatus({ state: 'offline', transport: null, nextRetryAt: null, reason: 'This browser cannot connect for live updates' });
 			return;
@@ -229,32 +264,45 @@ export class Connection {
 		const transport = factory.create(++this.#nextTransportId);
 		this.#transport = transport;
 		this.#transportOpen = false;
+		this.#transportHealthy = false;
 		this.#lastActivityAt = Date.now();
+		this.#armAttemptTimer(this.#connectTimeoutMs);
 		// One timer does both jobs: pings an open connection, and gives up on one that has been
 		// silent (or stuck connecting) for deadAfterMs.
 		clearInterval(this.#heartbeatTimer);
 		this.#heartbeatTimer = setInterval(() => this.#heartbeat(), Math.min(this.#pingIntervalMs, this.#deadAfterMs));
 		this.#setStatus({ state, transport: factory.name, nextRetryAt: null, reason: null });
-		transport.connect({
-			onOpen: (id) => {
-				if (id === this.#transport?.id) this.#onOpen();
-			},
-			onMessage: (id, message) => {
-				if (id === this.#transport?.id) this.#onMessage(message);
-			},
-			onInvalidMessage: (id, detail) => {
-				if (id === this.#transport?.id) this.#diagnostic(`ignored an invalid server message: ${detail}`);
-			},
-			onClose: (id, close) => {
-				if (id === this.#transport?.id) this.#onClose(close);
-			}
-		});
+		transport.connect(this.#callbacks);
 	}
+
+	/**
+	 * Shared by every transport this manager creates. A callback counts only if it comes from the
+	 * current transport or the running probe; anything from one already dropped is ignored.
+	 */
+	readonly #callbacks: TransportCallbacks = {
+		onOpen: (id) => {
+			if (id === this.#transport?.id) this.#onOpen();
+			else if (id === this.#probe?.id) this.#probe.send({ type: 'ping' });
+		},
+		onMessage: (id, message) => {
+			if (id === this.#transport?.id) this.#onMessage(message);
+			else if (id === this.#probe?.id) this.#endProbe(true);
+		},
+		onInvalidMessage: (id, detail) => {
+			if (id === this.#transport?.id) this.#diagnostic(`ignored an invalid server message: ${detail}`);
+			else if (id === this.#probe?.id) this.#endProbe(false);
+		},
+		onClose: (id, close) => {
+			if (id === this.#transport?.id) this.#onClose(close);
+			else if (id === this.#probe?.id) this.#endProbe(false);
+		}
+	};
 
 	#onOpen(): void {
 		const transport = this.#transport;
 		if (!transport) return;
 		this.#transportOpen = true;
+		if (!this.#transportHealthy) this.#armAttemptTimer(this.#firstMessageTimeoutMs);
 		this.#openedAt = this.#lastActivityAt = Date.now();
 		this.#setStatus({ state: 'open', transport: transport.name, nextRetryAt: null, reason: null });
 		for (const [executionId, wire] of this.#subscriptions) {
@@ -281,9 +329,29 @@ export class Connection {
 		if (this.#transportOpen) this.#transport?.send({ type: 'ping' });
 	}
 
+	/** One timer per attempt: not open in time, or open and silent in time, and the attempt has failed. */
+	#armAttemptTimer(ms: number): void {
+		clearTimeout(this.#attemptTimer);
+		const transport = this.#transport;
+		this.#attemptTimer = setTimeout(() => {
+			this.#attemptTimer = undefined;
+			if (!transport || transport !== this.#transport || this.#transportHealthy) return;
+			this.#policy.report(transport.name, this.#transportOpen ? 'silent' : 'failed');
+			// Silent: the next attempt (on the fallback) goes at once; a slow open backs off.
+			this.#disconnect({ kind: 'retry', now: this.#transportOpen, reported: true });
+		}, ms);
+	}
+
 	#onMessage(message: ServerMessage): void {
 		this.#lastActivityAt = Date.now();
 		this.#step = 0; // a message proves the connection healthy
+		if (!this.#transportHealthy && this.#transport) {
+			this.#transportHealthy = true;
+			clearTimeout(this.#attemptTimer);
+			this.#attemptTimer = undefined;
+			this.#policy.report(this.#transport.name, 'healthy');
+			this.#scheduleProbe();
+		}
 		switch (message.type) {
 			case 'event':
 				return this.#onEvents(message.executionId, [message.event]);
@@ -343,7 +411,60 @@ export class Connection {
 		const decision = closeDecision(close.code);
 		if (decision.action === 'final') return this.#disconnect({ kind: 'final', reason: decision.reason });
 		const stable = this.#transportOpen && Date.now() - this.#openedAt >= MIN_STABLE_MS;
-		this.#disconnect({ kind: 'retry', now: decision.delay === 'now' && stable });
+		if (this.#transport && !this.#transportHealthy) this.#policy.report(this.#transport.name, 'failed');
+		// Falling back to another transport: no reason to wait.
+		const switching = this.#transport !== undefined && this.#policy.next()?.name !== this.#transport.name;
+		this.#disconnect({ kind: 'retry', now: (decision.delay === 'now' && stable) || switching, reported: true });
+	}
+
+	/**
+	 * While on a fallback, tries the preferred transport now and then in the background. When it
+	 * delivers a message, it takes over: every execution is subscribed on it from the last seq
+	 * held, and only then is the old transport closed, so no event is missed (the overlap is
+	 * dropped by seq).
+	 */
+	#scheduleProbe(): void {
+		clearTimeout(this.#probeTimer);
+		this.#probeTimer = undefined;
+		const current = this.#transport;
+		if (!current || !this.#policy.probeTarget(current.name)) return;
+		this.#probeTimer = setTimeout(() => this.#runProbe(), this.#probeIntervalMs);
+	}
+
+	#runProbe(): void {
+		this.#probeTimer = undefined;
+		const current = this.#transport;
+		const factory = current ? this.#policy.probeTarget(current.name) : null;
+		if (!current || !factory || this.#probe) return;
+		const probe = factory.create(++this.#nextTransportId);
+		this.#probe = probe;
+		this.#probeDeadline = setTimeout(() => this.#endProbe(false), this.#connectTimeoutMs + this.#firstMessageTimeoutMs);
+		probe.connect(this.#callbacks);
+	}
+
+	#endProbe(worked: boolean): void {
+		const probe = this.#probe;
+		clearTimeout(this.#probeDeadline);
+		this.#probe = this.#probeDeadline = undefined;
+		if (!probe) return;
+		if (!worked || !this.#transportHealthy) {
+			probe.close();
+			this.#scheduleProbe();
+			return;
+		}
+		this.#policy.restore(probe.name);
+		// The probe takes over. Subscribe everything on it from the last seq held, then close the
+		// old transport: events that arrive on both are dropped by seq, none is missed.
+		const previous = this.#transport;
+		this.#transport = probe;
+		this.#transportOpen = true;
+		this.#openedAt = this.#lastActivityAt = Date.now();
+		for (const [executionId, wire] of this.#subscriptions) {
+			wire.pending = 0;
+			this.#sendSubscribe(executionId, wire);
+		}
+		previous?.close();
+		this.#setStatus({ state: 'open', transport: probe.name, nextRetryAt: null, reason: null });
 	}
 
 	/**
@@ -352,11 +473,21 @@ export class Connection {
 	 * - `final`: the server refused us; stay down until `reconnectNow()`.
 	 * - `retry`: at once or after backoff; while the browser is offline, wait for `online`.
 	 */
-	#disconnect(next: { kind: 'idle' } | { kind: 'final'; reason: string } | { kind: 'retry'; now: boolean }): void {
+	#disconnect(
+		next: { kind: 'idle' } | { kind: 'final'; reason: string } | { kind: 'retry'; now: boolean; reported?: boolean }
+	): void {
 		clearInterval(this.#heartbeatTimer);
 		clearTimeout(this.#retryTimer);
-		this.#heartbeatTimer = this.#retryTimer = undefined;
+		clearTimeout(this.#attemptTimer);
+		clearTimeout(this.#probeTimer);
+		this.#heartbeatTimer = this.#retryTimer = this.#attemptTimer = this.#probeTimer = undefined;
+		clearTimeout(this.#probeDeadline);
+		this.#probe?.close();
+		this.#probe = this.#probeDeadline = undefined;
 		const transport = this.#transport;
+		if (next.kind === 'retry' && !next.reported && transport && !this.#transportHealthy) {
+			this.#policy.report(transport.name, 'failed');
+		}
 		this.#transport = undefined;
 		this.#transportOpen = false;
 		transport?.close();

@@ -1,6 +1,8 @@
 import { readable, type Readable } from 'svelte/store';
 import { browser } from '$app/environment';
 import { Connection, type ConnectionStatus } from '../connection.js';
+import { fallbackPolicy, forcedTransport } from '../transport/select.js';
+import { createSharedSseTransportFactory } from '../transport/sse-shared.js';
 import { createWebSocketTransportFactory } from '../transport/websocket.js';
 
 let shared: Connection | undefined;
@@ -11,7 +13,20 @@ let shared: Connection | undefined;
  */
 export function sharedConnection(): Connection {
 	if (!browser) throw new Error('sharedConnection() runs in the browser only; stores skip it during SSR');
-	shared ??= new Connection({ transports: [createWebSocketTransportFactory()] });
+	if (!shared) {
+		const websocket = createWebSocketTransportFactory();
+		const sse = createSharedSseTransportFactory();
+		let storage: Storage | null = null;
+		try {
+			storage = window.sessionStorage;
+		} catch {
+			// storage disabled (privacy settings): the choice is not remembered, nothing else changes
+		}
+		shared = new Connection({
+			transports: [websocket, sse],
+			policy: fallbackPolicy({ websocket, sse, storage, forced: forcedTransport(location.search) })
+		});
+	}
 	return shared;
 }
 

@@ -24,6 +24,10 @@ export interface ExecutionView {
 	steps: ReadonlyMap<string, StepInfo>;
 	/** Set when the server refused to follow the execution (e.g. it was deleted). */
 	error: { code: string; message: string } | null;
+	/** Newest seq the server has reported (at subscribe time); ahead of `execution.lastSeq` while catching up. */
+	serverLastSeq: number;
+	/** Events the server has that this view does not yet hold. */
+	behind: number;
 }
 
 export interface ExecutionStoreInput {
@@ -61,8 +65,14 @@ function extend(view: ExecutionView, events: readonly StoredEvent[]): ExecutionV
 		events: view.events.concat(events),
 		output,
 		steps,
-		error: view.error
+		error: view.error,
+		serverLastSeq: view.serverLastSeq,
+		behind: Math.max(0, view.serverLastSeq - lastSeqOf(view, events))
 	};
+}
+
+function lastSeqOf(view: ExecutionView, events: readonly StoredEvent[]): number {
+	return Math.max(view.execution.lastSeq, events.at(-1)?.seq ?? 0);
 }
 
 /** The view as the server rendered it. Pure: SSR and hydration compute the same thing. */
@@ -72,7 +82,9 @@ export function initialExecutionView(input: ExecutionStoreInput): ExecutionView 
 		events: [],
 		output: '',
 		steps: new Map(),
-		error: null
+		error: null,
+		serverLastSeq: input.execution.lastSeq,
+		behind: 0
 	};
 	const view = extend(empty, input.events);
 	// The tail is read just after the execution row, so it may hold a few newer events the
@@ -101,6 +113,13 @@ export function executionStore(input: ExecutionStoreInput, options: ExecutionSto
 		set(view);
 		const unsubscribe = connection.subscribe(id, view.execution.lastSeq, {
 			onEvents: (events) => batcher.push(events),
+			// The server's seq at subscribe time says how far behind a catch-up starts.
+			onSubscribed: (lastSeq) => {
+				if (lastSeq <= view.serverLastSeq) return;
+				batcher.flush();
+				view = { ...view, serverLastSeq: lastSeq, behind: Math.max(0, lastSeq - view.execution.lastSeq) };
+				set(view);
+			},
 			onError: (error) => {
 				batcher.flush();
 				view = { ...view, error };

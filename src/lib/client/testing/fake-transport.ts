@@ -1,17 +1,18 @@
 import type { StoredEvent } from '../../protocol/events.js';
 import type { ClientMessage, ServerMessage } from '../../protocol/messages.js';
-import type { Transport, TransportCallbacks, TransportFactory } from '../transport/transport.js';
+import type { Transport, TransportCallbacks, TransportFactory, TransportName } from '../transport/transport.js';
 
 /** A transport driven by the test: it opens, receives and drops when told to. Test code only. */
 export class FakeTransport implements Transport {
-	readonly name = 'websocket' as const;
+	readonly name: TransportName;
 	readonly id: number;
 	readonly sent: ClientMessage[] = [];
 	callbacks: TransportCallbacks | undefined;
 	closedByClient = false;
 
-	constructor(id: number) {
+	constructor(id: number, name: TransportName = 'websocket') {
 		this.id = id;
+		this.name = name;
 	}
 
 	connect(callbacks: TransportCallbacks): void {
@@ -40,14 +41,19 @@ export class FakeTransport implements Transport {
 }
 
 export class FakeTransportFactory implements TransportFactory {
-	readonly name = 'websocket' as const;
+	readonly name: TransportName;
 	readonly created: FakeTransport[] = [];
+	isSupported = true;
+
+	constructor(name: TransportName = 'websocket') {
+		this.name = name;
+	}
 
 	supported(): boolean {
-		return true;
+		return this.isSupported;
 	}
 	create(id: number): FakeTransport {
-		const transport = new FakeTransport(id);
+		const transport = new FakeTransport(id, this.name);
 		this.created.push(transport);
 		return transport;
 	}
