@@ -30,7 +30,9 @@ export const handle: Handle = async ({ event, resolve }) => {
 		!response.headers.get('content-type')?.includes('application/json')
 	) {
 		const code = response.status === 405 ? 'method_not_allowed' : response.status === 403 ? 'forbidden' : 'bad_request';
-		const message = (await response.text()).trim() || response.statusText;
+		const text = (await response.text()).trim();
+		// SvelteKit's own error pages are HTML; a JSON client wants one line.
+		const message = text && !text.startsWith('<') ? text : response.statusText || `HTTP ${response.status}`;
 		return new Response(JSON.stringify({ error: { code, message } }), {
 			status: response.status,
 			headers: { 'content-type': 'application/json', ...(response.headers.get('allow') ? { allow: response.headers.get('allow')! } : {}) }

@@ -1,19 +1,12 @@
 import { error, fail, redirect } from '@sveltejs/kit';
 import { startDemoAgent } from '$lib/server/demo/demo-agent.js';
 import { DEFAULT_LIST_LIMIT } from '$lib/protocol/limits';
+import { credentialsOf } from '$lib/server/http/access';
 import type { Actions, PageServerLoad } from './$types';
-
-function credentials(request: Request, url: URL) {
-	return {
-		authorization: request.headers.get('authorization'),
-		cookie: request.headers.get('cookie'),
-		queryToken: url.searchParams.get('token')
-	};
-}
 
 export const load: PageServerLoad = async ({ locals, request, url }) => {
 	const runtime = locals.runwatch;
-	if (!runtime.access.canView(credentials(request, url))) {
+	if (!runtime.access.canView(credentialsOf(request, url))) {
 		error(401, { message: 'Sign in or open a share link to view executions', code: 'unauthorized' });
 	}
 	const { executions } = await runtime.store.listExecutions({ limit: DEFAULT_LIST_LIMIT });

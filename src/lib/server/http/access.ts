@@ -11,6 +11,15 @@ export interface RequestCredentials {
 
 export const VIEWER_COOKIE = 'runwatch_viewer';
 
+/** The credentials of a Fetch API request (SvelteKit endpoints and page loads). */
+export function credentialsOf(request: Request, url: URL): RequestCredentials {
+	return {
+		authorization: request.headers.get('authorization'),
+		cookie: request.headers.get('cookie'),
+		queryToken: url.searchParams.get('token')
+	};
+}
+
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost', '[::1]']);
 
 export function isLoopbackHost(host: string): boolean {

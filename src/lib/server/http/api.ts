@@ -11,6 +11,7 @@ import { EXECUTION_TAIL_EVENTS, MAX_EVENT_BYTES } from '../../protocol/limits.js
 import { invalid, RunwatchError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { PreparedEvent } from '../store/store.js';
+import { credentialsOf } from './access.js';
 import { readJsonBody } from './body.js';
 
 /**
@@ -18,16 +19,8 @@ import { readJsonBody } from './body.js';
  * from `event.locals`; every failure becomes `{ error: { code, message } }` in the route helper.
  */
 
-function credentials(request: Request, url: URL) {
-	return {
-		authorization: request.headers.get('authorization'),
-		cookie: request.headers.get('cookie'),
-		queryToken: url.searchParams.get('token')
-	};
-}
-
 export function requireIngest(runtime: Runtime, request: Request, url: URL): void {
-	if (!runtime.access.canIngest(credentials(request, url))) {
+	if (!runtime.access.canIngest(credentialsOf(request, url))) {
 		throw new RunwatchError(
 			'unauthorized',
 			'Send the ingest token as "Authorization: Bearer <token>" (see RUNWATCH_INGEST_TOKEN, or the token file in the data directory)'
@@ -36,7 +29,7 @@ export function requireIngest(runtime: Runtime, request: Request, url: URL): voi
 }
 
 export function requireView(runtime: Runtime, request: Request, url: URL): void {
-	if (!runtime.access.canView(credentials(request, url))) {
+	if (!runtime.access.canView(credentialsOf(request, url))) {
 		throw new RunwatchError('unauthorized', 'Sign in or use a share link to view executions');
 	}
 }

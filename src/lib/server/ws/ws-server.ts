@@ -1,17 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, WebSocket, type RawData } from 'ws';
-import { CLOSE_CODES, type ErrorCode } from '../../protocol/codes.js';
-import {
-	MAX_SUBSCRIPTIONS_PER_CONNECTION,
-	WS_MAX_PAYLOAD_BYTES,
-	WS_PING_INTERVAL_MS
-} from '../../protocol/limits.js';
-import { clientMessageSchema, type ClientMessage } from '../../protocol/messages.js';
-import { describeZodError, normaliseError, RunwatchError } from '../errors.js';
+import { WebSocketServer, WebSocket } from 'ws';
+import { CLOSE_CODES } from '../../protocol/codes.js';
+import { WS_MAX_PAYLOAD_BYTES, WS_PING_INTERVAL_MS } from '../../protocol/limits.js';
 import type { EventBatch } from '../hub/batch.js';
-import type { Hub, Subscription } from '../hub/hub.js';
-import type { Sink } from '../hub/sink.js';
+import type { Hub } from '../hub/hub.js';
+import { ViewerSession, type ViewerChannel } from '../session/viewer-session.js';
 import type { Access } from '../http/access.js';
 import { isSameOrigin } from '../http/access.js';
 import type { Store } from '../store/store.js';
@@ -29,12 +23,9 @@ export interface WsServerOptions {
 }
 
 /** One browser (or other viewer) on a WebSocket. */
-class ViewerSocket implements Sink {
+class ViewerSocket implements ViewerChannel {
 	readonly ws: WebSocket;
-	readonly subscriptions = new Map<string, Subscription>();
 	isAlive = true;
-	/** Frames are handled one after another: a subscribe's store read must finish before the next frame. */
-	queue: Promise<void> = Promise.resolve();
 
 	constructor(ws: WebSocket) {
 		this.ws = ws;
@@ -44,20 +35,16 @@ class ViewerSocket implements Sink {
 		if (this.ws.readyState === WebSocket.OPEN) this.ws.send(batch.wsFrame, { binary: false });
 	}
 
+	sendMessage(message: object): void {
+		if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+	}
+
 	get bufferedAmount(): number {
 		return this.ws.bufferedAmount;
 	}
 
 	get closed(): boolean {
 		return this.ws.readyState !== WebSocket.OPEN;
-	}
-
-	sendJson(message: object): void {
-		if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
-	}
-
-	sendError(code: ErrorCode, message: string, executionId?: string): void {
-		this.sendJson(executionId ? { type: 'error', code, message, executionId } : { type: 'error', code, message });
 	}
 }
 
@@ -128,83 +115,33 @@ export class WsServer {
 
 	#accept(ws: WebSocket): void {
 		const viewer = new ViewerSocket(ws);
+		const session = new ViewerSession(viewer, {
+			hub: this.#options.hub,
+			store: this.#options.store,
+			maxSubscriptions: this.#options.maxSubscriptions
+		});
 		this.#viewers.add(viewer);
 		ws.on('pong', () => {
 			viewer.isAlive = true;
 		});
 		ws.on('message', (data, isBinary) => {
 			viewer.isAlive = true;
-			viewer.queue = viewer.queue.then(() => this.#onMessage(viewer, data, isBinary));
+			if (isBinary) return session.sendError('bad_request', 'Send JSON text frames, not binary ones');
+			let parsed: unknown;
+			try {
+				parsed = JSON.parse(data.toString());
+			} catch {
+				return session.sendError('bad_request', 'Frame is not valid JSON');
+			}
+			void session.receive(parsed);
 		});
 		ws.on('error', () => {
 			// 'close' follows; a too-big frame already closed the socket with 1009.
 		});
 		ws.on('close', () => {
 			this.#viewers.delete(viewer);
-			for (const subscription of viewer.subscriptions.values()) this.#options.hub.unsubscribe(subscription);
-			viewer.subscriptions.clear();
+			session.close();
 		});
-	}
-
-	async #onMessage(viewer: ViewerSocket, data: RawData, isBinary: boolean): Promise<void> {
-		if (isBinary) return viewer.sendError('bad_request', 'Send JSON text frames, not binary ones');
-		let parsed: unknown;
-		try {
-			parsed = JSON.parse(data.toString());
-		} catch {
-			return viewer.sendError('bad_request', 'Frame is not valid JSON');
-		}
-		const result = clientMessageSchema.safeParse(parsed);
-		if (!result.success) {
-			const executionId =
-				typeof (parsed as { executionId?: unknown })?.executionId === 'string'
-					? (parsed as { executionId: string }).executionId
-					: undefined;
-			return viewer.sendError('bad_request', `Invalid message: ${describeZodError(result.error)}`, executionId?.slice(0, 64));
-		}
-		try {
-			await this.#handle(viewer, result.data);
-		} catch (error) {
-			const e = normaliseError(error);
-			viewer.sendError(e.code, e.message, 'executionId' in result.data ? result.data.executionId : undefined);
-		}
-	}
-
-	async #handle(viewer: ViewerSocket, message: ClientMessage): Promise<void> {
-		const { hub, store } = this.#options;
-		switch (message.type) {
-			case 'ping':
-				return viewer.sendJson({ type: 'pong' });
-			case 'unsubscribe': {
-				const subscription = viewer.subscriptions.get(message.executionId);
-				if (subscription) {
-					hub.unsubscribe(subscription);
-					viewer.subscriptions.delete(message.executionId);
-				}
-				return;
-			}
-			case 'subscribe': {
-				const { executionId } = message;
-				const existing = viewer.subscriptions.get(executionId);
-				const limit = this.#options.maxSubscriptions ?? MAX_SUBSCRIPTIONS_PER_CONNECTION;
-				if (!existing && viewer.subscriptions.size >= limit) {
-					throw new RunwatchError(
-						'too_many_subscriptions',
-						`A connection may follow at most ${limit} executions; unsubscribe from one first`
-					);
-				}
-				const execution = await store.getExecution(executionId);
-				if (!execution) throw new RunwatchError('not_found', `No execution "${executionId}"`);
-				if (viewer.closed) return;
-				if (existing) hub.unsubscribe(existing);
-				// No `since`: live from now. A `since` past the end (the client saw a different,
-				// since-reset database) is clamped, and `subscribed.lastSeq` tells the client so.
-				const since = Math.min(message.since ?? execution.lastSeq, execution.lastSeq);
-				viewer.sendJson({ type: 'subscribed', executionId, lastSeq: execution.lastSeq });
-				viewer.subscriptions.set(executionId, hub.subscribe(viewer, executionId, since));
-				return;
-			}
-		}
 	}
 
 	#heartbeat(): void {

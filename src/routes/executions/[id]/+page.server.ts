@@ -1,16 +1,13 @@
 import { error } from '@sveltejs/kit';
 import { idSchema } from '$lib/protocol/events';
 import { EXECUTION_TAIL_EVENTS } from '$lib/protocol/limits';
+import { credentialsOf } from '$lib/server/http/access';
 import type { PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async ({ locals, params, request, url }) => {
 	const runtime = locals.runwatch;
 	// The same rule as the JSON API and the WebSocket upgrade.
-	const allowed = runtime.access.canView({
-		authorization: request.headers.get('authorization'),
-		cookie: request.headers.get('cookie'),
-		queryToken: url.searchParams.get('token')
-	});
+	const allowed = runtime.access.canView(credentialsOf(request, url));
 	if (!allowed) error(401, { message: 'Sign in or open a share link to view this execution', code: 'unauthorized' });
 
 	const id = idSchema.safeParse(params.id);
