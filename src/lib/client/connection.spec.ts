@@ -284,4 +284,41 @@ describe('Connection', () => {
 		factory.last.receive({ type: 'error', code: 'not_found', message: 'No execution "gone"', executionId: 'gone' });
 		expect(errors).toEqual(['not_found']);
 	});
+	it('follows the execution list: subscribes on open, again after a reconnect, and stops when nobody listens', () => {
+		const { factory, connection } = setup();
+		const seen: string[] = [];
+		let acks = 0;
+		const stop = connection.subscribeExecutions({
+			onExecution: (execution) => seen.push(`${execution.id}:${execution.status}`),
+			onSubscribed: () => acks++
+		});
+		expect(factory.created).toHaveLength(1);
+		factory.last.open();
+		expect(factory.last.sentOf('subscribe-executions')).toHaveLength(1);
+		factory.last.receive({ type: 'executions-subscribed' });
+		const execution = {
+			id: 'run-9',
+			agent: { name: 'a' },
+			metadata: {},
+			createdAt: '2025-01-01T00:00:00.000Z',
+			updatedAt: '2025-01-01T00:00:00.000Z',
+			status: 'running' as const,
+			lastSeq: 3,
+			usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 }
+		};
+		factory.last.receive({ type: 'execution', execution });
+		expect(seen).toEqual(['run-9:running']);
+
+		factory.last.drop(1001);
+		vi.advanceTimersByTime(20_000);
+		factory.last.open();
+		expect(factory.last.sentOf('subscribe-executions')).toHaveLength(1);
+		factory.last.receive({ type: 'executions-subscribed' });
+		expect(acks).toBe(2);
+
+		stop();
+		expect(factory.last.sentOf('unsubscribe-executions')).toHaveLength(1);
+		vi.advanceTimersByTime(5_000);
+		expect(factory.last.closedByClient).toBe(true);
+	});
 });

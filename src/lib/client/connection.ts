@@ -1,4 +1,5 @@
 import type { StoredEvent } from '../protocol/events.js';
+import type { Execution } from '../protocol/executions.js';
 import type { ServerMessage } from '../protocol/messages.js';
 import { backoff, DEFAULT_BACKOFF_MAX_MS, DEFAULT_BACKOFF_MIN_MS } from './backoff.js';
 import { closeDecision } from './transport/close-policy.js';
@@ -38,6 +39,16 @@ export interface ExecutionListener {
 	onSubscribed?(lastSeq: number): void;
 	/** The server refused or failed the subscription (e.g. `not_found`). */
 	onError?(error: { code: string; message: string }): void;
+}
+
+/** Receives the execution list feed: new executions and summary changes. */
+export interface ExecutionsListener {
+	onExecution(execution: Execution): void;
+	/**
+	 * The server confirmed the feed. After the first time, this means a reconnect: changes made
+	 * while disconnected were missed, so refetch what is shown.
+	 */
+	onSubscribed?(): void;
 }
 
 /** The browser signals the manager reacts to; injectable so tests need no DOM. */
@@ -137,6 +148,7 @@ export class Connection {
 	readonly #diagnostic: (message: string) => void;
 
 	readonly #subscriptions = new Map<string, WireSubscription>();
+	readonly #listListeners = new Set<ExecutionsListener>();
 	readonly #statusListeners = new Set<(status: ConnectionStatus) => void>();
 	#status: ConnectionStatus = { state: 'connecting', transport: null, nextRetryAt: null, reason: null };
 
@@ -193,7 +205,7 @@ export class Connection {
 	subscribe(executionId: string, since: number | undefined, listener: ExecutionListener): () => void {
 		clearTimeout(this.#lingerTimer);
 		this.#lingerTimer = undefined;
-		const wasIdle = this.#subscriptions.size === 0;
+		const wasIdle = !this.#hasWork();
 		let wire = this.#subscriptions.get(executionId);
 		const entry: ListenerEntry = { listener, lastSeq: since ?? wire?.lastSeq };
 		if (!wire) {
@@ -222,7 +234,7 @@ export class Connection {
 
 	/** Tries at once (the Reconnect button, `online`, tab visible again). No-op while open or mid-attempt. */
 	reconnectNow(): void {
-		if (this.#subscriptions.size === 0 || this.#transport) return;
+		if (!this.#hasWork() || this.#transport) return;
 		this.#connect('reconnecting');
 	}
 
@@ -231,7 +243,38 @@ export class Connection {
 		if (!wire || !wire.listeners.delete(entry) || wire.listeners.size > 0) return;
 		this.#subscriptions.delete(executionId);
 		if (this.#transportOpen) this.#transport?.send({ type: 'unsubscribe', executionId });
-		if (this.#subscriptions.size === 0) {
+		this.#lingerIfIdle();
+	}
+
+	/**
+	 * Follows the execution list (new executions, status and usage changes). Returns the
+	 * function that stops following.
+	 */
+	subscribeExecutions(listener: ExecutionsListener): () => void {
+		clearTimeout(this.#lingerTimer);
+		this.#lingerTimer = undefined;
+		const wasIdle = !this.#hasWork();
+		this.#listListeners.add(listener);
+		if (this.#listListeners.size === 1 && this.#transportOpen) this.#transport?.send({ type: 'subscribe-executions' });
+		this.#watchEnvironment(true);
+		if (!this.#transport && this.#retryTimer === undefined) this.#connect(wasIdle ? 'connecting' : 'reconnecting');
+		let active = true;
+		return () => {
+			if (!active) return;
+			active = false;
+			this.#listListeners.delete(listener);
+			if (this.#listListeners.size === 0 && this.#transportOpen) this.#transport?.send({ type: 'unsubscribe-executions' });
+			this.#lingerIfIdle();
+		};
+	}
+
+	#hasWork(): boolean {
+		return this.#subscriptions.size > 0 || this.#listListeners.size > 0;
+	}
+
+	#lingerIfIdle(): void {
+		if (!this.#hasWork()) {
+			clearTimeout(this.#lingerTimer);
 			this.#lingerTimer = setTimeout(() => {
 				this.#lingerTimer = undefined;
 				this.#disconnect({ kind: 'idle' });
@@ -305,10 +348,16 @@ export class Connection {
 		if (!this.#transportHealthy) this.#armAttemptTimer(this.#firstMessageTimeoutMs);
 		this.#openedAt = this.#lastActivityAt = Date.now();
 		this.#setStatus({ state: 'open', transport: transport.name, nextRetryAt: null, reason: null });
+		this.#resubscribeAll();
+	}
+
+	/** After (re)connecting or switching transport: everything followed, from the last seq held. */
+	#resubscribeAll(): void {
 		for (const [executionId, wire] of this.#subscriptions) {
 			wire.pending = 0;
 			this.#sendSubscribe(executionId, wire);
 		}
+		if (this.#listListeners.size > 0) this.#transport?.send({ type: 'subscribe-executions' });
 	}
 
 	#sendSubscribe(executionId: string, wire: WireSubscription): void {
@@ -376,6 +425,12 @@ export class Connection {
 				for (const entry of wire.listeners) entry.listener.onError?.({ code: message.code, message: message.message });
 				return;
 			}
+			case 'execution':
+				for (const listener of [...this.#listListeners]) listener.onExecution(message.execution);
+				return;
+			case 'executions-subscribed':
+				for (const listener of [...this.#listListeners]) listener.onSubscribed?.();
+				return;
 			case 'pong':
 			case 'session': // the SSE transport's own business; it never needs to reach here
 				return;
@@ -459,10 +514,7 @@ export class Connection {
 		this.#transport = probe;
 		this.#transportOpen = true;
 		this.#openedAt = this.#lastActivityAt = Date.now();
-		for (const [executionId, wire] of this.#subscriptions) {
-			wire.pending = 0;
-			this.#sendSubscribe(executionId, wire);
-		}
+		this.#resubscribeAll();
 		previous?.close();
 		this.#setStatus({ state: 'open', transport: probe.name, nextRetryAt: null, reason: null });
 	}
@@ -494,7 +546,7 @@ export class Connection {
 		for (const wire of this.#subscriptions.values()) wire.pending = 0;
 		const name = transport?.name ?? this.#status.transport;
 
-		if (next.kind === 'idle' || this.#subscriptions.size === 0) {
+		if (next.kind === 'idle' || !this.#hasWork()) {
 			this.#watchEnvironment(false);
 			this.#setStatus({ state: 'offline', transport: name, nextRetryAt: null, reason: 'Not following any execution' });
 			return;

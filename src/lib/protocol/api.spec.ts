@@ -25,7 +25,15 @@ describe('eventBatchSchema', () => {
 
 describe('eventsQuerySchema', () => {
 	test('defaults', () => {
-		expect(eventsQuerySchema.parse({})).toEqual({ since: 0, limit: DEFAULT_EVENTS_PAGE });
+		expect(eventsQuerySchema.parse({})).toEqual({ limit: DEFAULT_EVENTS_PAGE });
+	});
+
+	test('before pages back; since and before together are refused', () => {
+		expect(eventsQuerySchema.parse({ before: '500', limit: '10' })).toEqual({ before: 500, limit: 10 });
+		expect(eventsQuerySchema.safeParse({ before: '-1' }).success).toBe(false);
+		const both = eventsQuerySchema.safeParse({ since: '1', before: '5' });
+		expect(both.success).toBe(false);
+		expect(both.error?.issues[0]?.message).toMatch(/since or before/);
 	});
 
 	test('parses digits', () => {
@@ -54,9 +62,10 @@ describe('eventsQuerySchema', () => {
 describe('listQuerySchema', () => {
 	test('defaults and filters', () => {
 		expect(listQuerySchema.parse({})).toEqual({ limit: DEFAULT_LIST_LIMIT });
-		expect(listQuerySchema.parse({ status: 'running', agent: 'a', q: 'x', limit: '5' })).toEqual({
+		expect(listQuerySchema.parse({ status: 'running', agent: 'a', department: 'd', q: 'x', limit: '5' })).toEqual({
 			status: 'running',
 			agent: 'a',
+			department: 'd',
 			q: 'x',
 			limit: 5
 		});

@@ -28,16 +28,24 @@ function queryInt(name: string, max: number) {
 		.refine((n) => n <= max, `${name} must be at most ${max}`);
 }
 
-export const eventsQuerySchema = z.object({
-	since: queryInt('since', Number.MAX_SAFE_INTEGER).default(0),
-	limit: queryInt('limit', MAX_EVENTS_PAGE)
-		.refine((n) => n > 0, 'limit must be at least 1')
-		.default(DEFAULT_EVENTS_PAGE)
-});
+/**
+ * `?since=SEQ` pages forward (events after SEQ, oldest first); `?before=SEQ` pages back (the
+ * newest `limit` events before SEQ, still returned oldest first). One or the other.
+ */
+export const eventsQuerySchema = z
+	.object({
+		since: queryInt('since', Number.MAX_SAFE_INTEGER).optional(),
+		before: queryInt('before', Number.MAX_SAFE_INTEGER).optional(),
+		limit: queryInt('limit', MAX_EVENTS_PAGE)
+			.refine((n) => n > 0, 'limit must be at least 1')
+			.default(DEFAULT_EVENTS_PAGE)
+	})
+	.refine((q) => q.since === undefined || q.before === undefined, 'give since or before, not both');
 
 export const listQuerySchema = z.object({
 	status: executionStatusSchema.optional(),
 	agent: z.string().min(1).max(MAX_NAME_LENGTH).optional(),
+	department: z.string().min(1).max(MAX_NAME_LENGTH).optional(),
 	q: z.string().min(1).max(MAX_NAME_LENGTH).optional(),
 	cursor: z.string().max(200).optional(),
 	limit: queryInt('limit', MAX_LIST_LIMIT)

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idSchema, storedEventSchema } from './events.js';
+import { executionSchema } from './executions.js';
 
 const seqSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
@@ -7,7 +8,10 @@ const seqSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 export const clientMessageSchema = z.discriminatedUnion('type', [
 	z.strictObject({ type: z.literal('subscribe'), executionId: idSchema, since: seqSchema.optional() }),
 	z.strictObject({ type: z.literal('unsubscribe'), executionId: idSchema }),
-	z.strictObject({ type: z.literal('ping') })
+	z.strictObject({ type: z.literal('ping') }),
+	/** Follow the execution list: every new execution and every summary change. */
+	z.strictObject({ type: z.literal('subscribe-executions') }),
+	z.strictObject({ type: z.literal('unsubscribe-executions') })
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 
@@ -21,6 +25,10 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
 		events: z.array(storedEventSchema)
 	}),
 	z.object({ type: z.literal('pong') }),
+	/** Acknowledges `subscribe-executions`; after a reconnect, refetch the list page shown. */
+	z.object({ type: z.literal('executions-subscribed') }),
+	/** An execution was created or its summary changed (coalesced per tick). */
+	z.object({ type: z.literal('execution'), execution: executionSchema }),
 	/** First message of the dashboard's SSE stream: where to POST client messages for it. */
 	z.object({ type: z.literal('session'), sessionId: z.string() }),
 	z.object({

@@ -95,6 +95,8 @@ class SharedLink {
 	/** Leader only: which tabs follow each execution, and the newest seq relayed for it. */
 	readonly #followers = new Map<string, Set<string>>();
 	readonly #relayedSeq = new Map<string, number>();
+	/** Leader only: tabs following the execution list. */
+	readonly #listTabs = new Set<string>();
 
 	constructor(direct: TransportFactory) {
 		this.#direct = direct;
@@ -195,6 +197,7 @@ class SharedLink {
 				this.#streamOpen = false;
 				this.#followers.clear();
 				this.#relayedSeq.clear();
+				this.#listTabs.clear();
 				const reason = close.reason || 'the shared stream ended';
 				this.#post({ kind: 'closed', reason });
 				this.#local?.end(reason);
@@ -207,6 +210,14 @@ class SharedLink {
 		const stream = this.#stream;
 		if (!stream || !this.#streamOpen) return;
 		if (message.type === 'ping') return stream.send(message);
+		if (message.type === 'subscribe-executions') {
+			this.#listTabs.add(tab);
+			return stream.send(message);
+		}
+		if (message.type === 'unsubscribe-executions') {
+			if (this.#listTabs.delete(tab) && this.#listTabs.size === 0) stream.send(message);
+			return;
+		}
 		const { executionId } = message;
 		const tabs = this.#followers.get(executionId) ?? new Set<string>();
 		if (message.type === 'unsubscribe') {
@@ -229,6 +240,9 @@ class SharedLink {
 
 	#forget(tab: string): void {
 		if (!this.#leader) return;
+		if (this.#listTabs.delete(tab) && this.#listTabs.size === 0 && this.#streamOpen) {
+			this.#stream?.send({ type: 'unsubscribe-executions' });
+		}
 		for (const [executionId, tabs] of this.#followers) {
 			if (!tabs.delete(tab) || tabs.size > 0) continue;
 			this.#followers.delete(executionId);

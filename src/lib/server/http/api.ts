@@ -62,6 +62,7 @@ export async function createExecution(runtime: Runtime, request: Request, url: U
 		metadata: body.metadata ?? {},
 		createdAt: new Date().toISOString()
 	});
+	if (created) runtime.hub.publishExecution(execution);
 	return json({ ...execution, url: executionUrl(runtime, url, execution.id) }, { status: created ? 201 : 200 });
 }
 
@@ -88,7 +89,11 @@ export async function readEvents(runtime: Runtime, request: Request, url: URL, r
 	if (!query.success) throw invalid('invalid_query', query.error);
 	const execution = await runtime.store.getExecution(id);
 	if (!execution) throw new RunwatchError('not_found', `No execution "${id}"`);
-	const events = await runtime.store.readEvents(id, query.data.since, query.data.limit);
+	const { since, before, limit } = query.data;
+	const events =
+		before !== undefined
+			? await runtime.store.readBefore(id, before, limit)
+			: await runtime.store.readEvents(id, since ?? 0, limit);
 	return json({ events, lastSeq: execution.lastSeq });
 }
 
@@ -133,6 +138,7 @@ export async function postEvents(runtime: Runtime, request: Request, url: URL, r
 		const { stored, results, execution } = await runtime.store.appendEvents(id, prepared);
 		// Acknowledged only now, after commit; viewers get the events on the next tick.
 		runtime.hub.publish(id, stored);
+		if (stored.length > 0) runtime.hub.publishExecution(execution);
 		return json({ accepted: stored.length, lastSeq: execution.lastSeq, results });
 	} finally {
 		done();

@@ -1,8 +1,15 @@
 import type { StoredEvent } from '../../protocol/events.js';
+import type { Execution } from '../../protocol/executions.js';
 import { MAX_BUFFERED_BYTES, REPLAY_PAGE_EVENTS } from '../../protocol/limits.js';
 import type { Store } from '../store/store.js';
 import { EventBatch } from './batch.js';
 import type { Sink } from './sink.js';
+
+/** A viewer following the execution list: gets whole messages rather than event batches. */
+export interface ListSink {
+	sendMessage(message: object): void;
+	readonly closed: boolean;
+}
 
 export interface HubOptions {
 	store: Store;
@@ -62,6 +69,9 @@ export class Hub {
 	readonly #drainPollMs: number;
 	readonly #topics = new Map<string, Topic>();
 	readonly #dirty = new Set<Topic>();
+	readonly #listSinks = new Set<ListSink>();
+	/** Execution summaries changed this tick, newest wins: one message per execution per tick. */
+	readonly #changedExecutions = new Map<string, Execution>();
 	#flushScheduled = false;
 	#closed = false;
 
@@ -105,10 +115,29 @@ export class Hub {
 			if (event.seq > topic.publishedSeq) topic.publishedSeq = event.seq;
 		}
 		this.#dirty.add(topic);
-		if (!this.#flushScheduled) {
-			this.#flushScheduled = true;
-			setImmediate(() => this.#flush());
-		}
+		this.#scheduleFlush();
+	}
+
+	#scheduleFlush(): void {
+		if (this.#flushScheduled) return;
+		this.#flushScheduled = true;
+		setImmediate(() => this.#flush());
+	}
+
+	/** Starts sending `execution` messages (new executions, summary changes) to `sink`. */
+	subscribeExecutions(sink: ListSink): void {
+		this.#listSinks.add(sink);
+	}
+
+	unsubscribeExecutions(sink: ListSink): void {
+		this.#listSinks.delete(sink);
+	}
+
+	/** An execution was created or its summary changed (after commit). Sent on the next tick. */
+	publishExecution(execution: Execution): void {
+		if (this.#closed || this.#listSinks.size === 0) return;
+		this.#changedExecutions.set(execution.id, execution);
+		this.#scheduleFlush();
 	}
 
 	/** Counts for health checks and tests. */
@@ -125,6 +154,8 @@ export class Hub {
 		}
 		this.#topics.clear();
 		this.#dirty.clear();
+		this.#listSinks.clear();
+		this.#changedExecutions.clear();
 	}
 
 	#flush(): void {
@@ -138,6 +169,14 @@ export class Hub {
 			}
 		}
 		this.#dirty.clear();
+		for (const execution of this.#changedExecutions.values()) {
+			const message = { type: 'execution', execution };
+			for (const sink of this.#listSinks) {
+				if (sink.closed) this.#listSinks.delete(sink);
+				else sink.sendMessage(message);
+			}
+		}
+		this.#changedExecutions.clear();
 	}
 
 	#deliverLive(subscription: Subscription, batch: EventBatch): void {

@@ -52,6 +52,7 @@ export class ViewerSession {
 	/** Drops every subscription (the connection is gone). */
 	close(): void {
 		this.#closed = true;
+		this.#options.hub.unsubscribeExecutions(this.channel);
 		for (const subscription of this.#subscriptions.values()) this.#options.hub.unsubscribe(subscription);
 		this.#subscriptions.clear();
 	}
@@ -80,6 +81,11 @@ export class ViewerSession {
 		switch (message.type) {
 			case 'ping':
 				return this.channel.sendMessage({ type: 'pong' });
+			case 'subscribe-executions':
+				hub.subscribeExecutions(this.channel);
+				return this.channel.sendMessage({ type: 'executions-subscribed' });
+			case 'unsubscribe-executions':
+				return hub.unsubscribeExecutions(this.channel);
 			case 'unsubscribe': {
 				const subscription = this.#subscriptions.get(message.executionId);
 				if (subscription) {

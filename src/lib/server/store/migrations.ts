@@ -36,5 +36,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
 		PRIMARY KEY (execution_id, seq)
 	) WITHOUT ROWID;
 	CREATE UNIQUE INDEX events_by_id ON events (execution_id, id);
+	`,
+	// 2: the list's department filter
+	`
+	CREATE INDEX executions_by_department ON executions (department_name, created_at DESC, id DESC);
 	`
 ];

@@ -106,6 +106,9 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 		readEvents: db.prepare<[string, number, number], { seq: number; json: string }>(
 			'SELECT seq, json FROM events WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?'
 		),
+		readBefore: db.prepare<[string, number, number], { seq: number; json: string }>(
+			'SELECT seq, json FROM events WHERE execution_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?'
+		),
 		readTail: db.prepare<[string, number], { seq: number; json: string }>(
 			'SELECT seq, json FROM events WHERE execution_id = ? ORDER BY seq DESC LIMIT ?'
 		)
@@ -185,6 +188,10 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 				where.push('agent_name = ?');
 				params.push(query.agent);
 			}
+			if (query.department) {
+				where.push('department_name = ?');
+				params.push(query.department);
+			}
 			if (query.q) {
 				const like = `%${query.q.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
 				where.push(
@@ -216,6 +223,10 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 
 		async readEventsJson(executionId, since, limit) {
 			return q.readEvents.all(executionId, since, limit);
+		},
+
+		async readBefore(executionId, before, limit) {
+			return parseRows(q.readBefore.all(executionId, before, limit).reverse());
 		},
 
 		async readTail(executionId, limit) {

@@ -64,5 +64,7 @@ export interface Store {
 	readEventsJson(executionId: string, since: number, limit: number): Promise<{ seq: number; json: string }[]>;
 	/** The newest `limit` events, ascending. */
 	readTail(executionId: string, limit: number): Promise<StoredEvent[]>;
+	/** The newest `limit` events with seq < before, ascending (scrolling back). */
+	readBefore(executionId: string, before: number, limit: number): Promise<StoredEvent[]>;
 	close(): Promise<void>;
 }
