@@ -118,6 +118,16 @@ interface WireSubscription {
 	listeners: Set<ListenerEntry>;
 }
 
+/** `fn`, callable any number of times, run the first time only. */
+function once(fn: () => void): () => void {
+	let done = false;
+	return () => {
+		if (done) return;
+		done = true;
+		fn();
+	};
+}
+
 function defaultEnvironment(): ConnectionEnvironment {
 	return {
 		window: typeof window === 'undefined' ? undefined : window,
@@ -203,9 +213,7 @@ export class Connection {
 	 * live events from the moment the server confirms. Returns the function that stops following.
 	 */
 	subscribe(executionId: string, since: number | undefined, listener: ExecutionListener): () => void {
-		clearTimeout(this.#lingerTimer);
-		this.#lingerTimer = undefined;
-		const wasIdle = !this.#hasWork();
+		const wasIdle = this.#claim();
 		let wire = this.#subscriptions.get(executionId);
 		const entry: ListenerEntry = { listener, lastSeq: since ?? wire?.lastSeq };
 		if (!wire) {
@@ -221,15 +229,21 @@ export class Connection {
 				this.#sendSubscribe(executionId, wire);
 			}
 		}
+		this.#ensureConnected(wasIdle);
+		return once(() => this.#removeListener(executionId, entry));
+	}
+
+	/** A new use of the connection: cancels a pending linger. Returns whether it was idle. */
+	#claim(): boolean {
+		clearTimeout(this.#lingerTimer);
+		this.#lingerTimer = undefined;
+		return !this.#hasWork();
+	}
+
+	#ensureConnected(wasIdle: boolean): void {
 		this.#watchEnvironment(true);
 		// Down and not waiting for a retry: idle, refused for good, or waiting for `online`.
 		if (!this.#transport && this.#retryTimer === undefined) this.#connect(wasIdle ? 'connecting' : 'reconnecting');
-		let active = true;
-		return () => {
-			if (!active) return;
-			active = false;
-			this.#removeListener(executionId, entry);
-		};
 	}
 
 	/** Tries at once (the Reconnect button, `online`, tab visible again). No-op while open or mid-attempt. */
@@ -251,21 +265,15 @@ export class Connection {
 	 * function that stops following.
 	 */
 	subscribeExecutions(listener: ExecutionsListener): () => void {
-		clearTimeout(this.#lingerTimer);
-		this.#lingerTimer = undefined;
-		const wasIdle = !this.#hasWork();
+		const wasIdle = this.#claim();
 		this.#listListeners.add(listener);
 		if (this.#listListeners.size === 1 && this.#transportOpen) this.#transport?.send({ type: 'subscribe-executions' });
-		this.#watchEnvironment(true);
-		if (!this.#transport && this.#retryTimer === undefined) this.#connect(wasIdle ? 'connecting' : 'reconnecting');
-		let active = true;
-		return () => {
-			if (!active) return;
-			active = false;
+		this.#ensureConnected(wasIdle);
+		return once(() => {
 			this.#listListeners.delete(listener);
 			if (this.#listListeners.size === 0 && this.#transportOpen) this.#transport?.send({ type: 'unsubscribe-executions' });
 			this.#lingerIfIdle();
-		};
+		});
 	}
 
 	#hasWork(): boolean {
