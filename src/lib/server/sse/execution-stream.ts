@@ -31,6 +31,9 @@ export async function streamExecution(runtime: Runtime, request: Request, url: U
 	const execution = await runtime.store.getExecution(id);
 	if (!execution) throw new RunwatchError('not_found', `No execution "${id}"`);
 	runtime.assertAcceptingViewers();
+	// SvelteKit answers HEAD with the GET handler; a stream body would never end (Node sends no
+	// body for HEAD and holds even the headers back until the end), so `curl -I` would hang.
+	if (request.method === 'HEAD') return new Response(null, { headers: SSE_HEADERS });
 
 	const stream = new SseStream({
 		format: 'events',

@@ -19,6 +19,8 @@ export const MAX_MESSAGES_PER_POST = 256;
 export function openSessionStream(runtime: Runtime, request: Request, url: URL): Response {
 	requireView(runtime, request, url);
 	runtime.assertAcceptingViewers();
+	// HEAD (SvelteKit runs GET for it): headers only; a stream body would hang the request.
+	if (request.method === 'HEAD') return new Response(null, { headers: SSE_HEADERS });
 	const sessionId = randomBytes(16).toString('base64url');
 	const stream = new SseStream({
 		format: 'messages',
