@@ -13,6 +13,8 @@ export type Frame =
 	| { type: 'event'; executionId: string; event: StoredEventLike }
 	| { type: 'events'; executionId: string; events: StoredEventLike[] }
 	| { type: 'pong' }
+	| { type: 'executions-subscribed' }
+	| { type: 'execution'; execution: { id: string; status: string; lastSeq: number } }
 	| { type: 'error'; code: string; message: string; executionId?: string };
 
 export class WsClient {

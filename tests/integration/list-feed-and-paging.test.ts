@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExecution, postEvents, request } from '../helpers/api.js';
 import { TestServer } from '../helpers/server.js';
-import { WsClient } from '../helpers/ws.js';
+import { WsClient, type Frame } from '../helpers/ws.js';
+
+type ExecutionFrame = Extract<Frame, { type: 'execution' }>;
+const isExecution = (frame: Frame): frame is ExecutionFrame => frame.type === 'execution';
 
 let server: TestServer;
 
@@ -61,25 +64,22 @@ describe('execution list feed over WebSocket', () => {
 		const client = await WsClient.connect(server.wsUrl);
 		try {
 			client.send({ type: 'subscribe-executions' });
-			await client.nextFrame('executions-subscribed' as never);
+			await client.nextFrame('executions-subscribed');
 			const id = await createExecution(server, { agent: { name: 'feed-agent' } });
 			await client.waitUntil(
-				() => client.frames.some((f) => (f as { type: string; execution?: { id: string } }).type === 'execution' && (f as { execution: { id: string } }).execution.id === id),
+				() => client.frames.some((f) => isExecution(f) && f.execution.id === id),
 				'the new execution'
 			);
 			const from = client.frames.length;
 			// One batch of 50 events: the list hears one summary, not fifty.
 			await postEvents(server, id, [{ type: 'agent-start' }, ...logs(2, 49), { type: 'agent-complete' }]);
 			await client.waitUntil(
-				() =>
-					client.frames
-						.slice(from)
-						.some((f) => (f as { type: string }).type === 'execution' && (f as { execution: { status: string } }).execution.status === 'completed'),
+				() => client.frames.slice(from).some((f) => isExecution(f) && f.execution.status === 'completed'),
 				'the completed summary'
 			);
-			const updates = client.frames.slice(from).filter((f) => (f as { type: string }).type === 'execution');
+			const updates = client.frames.slice(from).filter(isExecution);
 			expect(updates).toHaveLength(1);
-			expect((updates[0] as { execution: { lastSeq: number } }).execution.lastSeq).toBe(50);
+			expect(updates[0]!.execution.lastSeq).toBe(50);
 
 			client.send({ type: 'unsubscribe-executions' });
 			client.send({ type: 'ping' });
@@ -89,7 +89,7 @@ describe('execution list feed over WebSocket', () => {
 			client.send({ type: 'ping' });
 			const pongAt = client.frames.length;
 			await client.nextFrame('pong', pongAt);
-			expect(client.frames.slice(afterUnsubscribe).filter((f) => (f as { type: string }).type === 'execution')).toHaveLength(0);
+			expect(client.frames.slice(afterUnsubscribe).filter(isExecution)).toHaveLength(0);
 		} finally {
 			client.close();
 		}

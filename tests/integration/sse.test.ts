@@ -425,6 +425,8 @@ describe('with a viewer token, then SIGTERM', () => {
 		expect(one.ended && dashboard.ended).toBe(true);
 		expect(one.error).toBeUndefined(); // ended cleanly, not cut
 		expect(dashboard.error).toBeUndefined();
+		// The dashboard's stream says why it ends, so its client comes back at once.
+		expect(JSON.parse(dashboard.messages.at(-1)!.data)).toMatchObject({ type: 'error', code: 'shutting_down' });
 		expect(await exit).toEqual({ code: 0, signal: null });
 	});
 });

@@ -394,8 +394,10 @@ export class Connection {
 			this.#attemptTimer = undefined;
 			if (!transport || transport !== this.#transport || this.#transportHealthy) return;
 			this.#policy.report(transport.name, this.#transportOpen ? 'silent' : 'failed');
-			// Silent: the next attempt (on the fallback) goes at once; a slow open backs off.
-			this.#disconnect({ kind: 'retry', now: this.#transportOpen, reported: true });
+			// Silent, or falling back to another transport: the next attempt goes at once; a slow
+			// open of the same transport backs off.
+			const switching = this.#policy.next()?.name !== transport.name;
+			this.#disconnect({ kind: 'retry', now: this.#transportOpen || switching, reported: true });
 		}, ms);
 	}
 

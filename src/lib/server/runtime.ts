@@ -114,7 +114,10 @@ export function createRuntime(config: RunwatchConfig): Runtime {
 						new Promise((resolve) => setTimeout(resolve, 10_000).unref())
 					]);
 				}
-				for (const stream of sseStreams) stream.close();
+				// The dashboard's streams are told why, so they reconnect at once, like a WebSocket
+				// closed with 1001.
+				const farewell = { type: 'error', code: 'shutting_down', message: 'Server is restarting; reconnect now' };
+				for (const stream of sseStreams) stream.close(farewell);
 				await ws.close();
 				hub.close();
 				await store.close();

@@ -274,4 +274,24 @@ describe('sseUrl', () => {
 		);
 		expect(sseUrl({ origin: 'http://127.0.0.1:3000', search: '?x=1' }, '/custom')).toBe('http://127.0.0.1:3000/custom');
 	});
+	it('opens once even if a second session message arrives', () => {
+		const { cb, source } = setup();
+		source.emit({ type: 'session', sessionId: 's1' });
+		source.emit({ type: 'session', sessionId: 's2' });
+		expect(cb.onOpen).toHaveBeenCalledTimes(1);
+	});
+
+	it('closes with 1001 (come back at once) when the server says it is shutting down', () => {
+		const { cb, source } = setup();
+		source.emit({ type: 'session', sessionId: 's1' });
+		source.emit({ type: 'error', code: 'shutting_down', message: 'Server is restarting; reconnect now' });
+		expect(cb.onClose).toHaveBeenCalledWith(7, { code: 1001, reason: 'Server is restarting; reconnect now' });
+		expect(source.closed).toBe(true);
+		// A per-execution error with the same code is only a message.
+		const other = setup();
+		other.source.emit({ type: 'session', sessionId: 's3' });
+		other.source.emit({ type: 'error', code: 'shutting_down', message: 'x', executionId: 'run-1' });
+		expect(other.cb.onClose).not.toHaveBeenCalled();
+		expect(other.cb.onMessage).toHaveBeenCalledTimes(1);
+	});
 });

@@ -78,11 +78,17 @@ class SseTransport implements Transport {
 		if (!result.success) return callbacks.onInvalidMessage(this.id, result.error.message);
 		const message = result.data;
 		if (message.type === 'session') {
+			if (this.#postUrl) return; // one session per stream; onOpen fires once
 			const url = new URL(this.#url);
 			url.pathname = `${url.pathname.replace(/\/$/, '')}/${encodeURIComponent(message.sessionId)}`;
 			this.#postUrl = url.toString();
 			callbacks.onOpen(this.id);
 			return;
+		}
+		// The server is going away and ends the stream after this: come back at once, like a
+		// WebSocket closed with 1001, instead of backing off after the stream error.
+		if (message.type === 'error' && message.code === 'shutting_down' && !message.executionId) {
+			return this.#finish(1001, message.message);
 		}
 		callbacks.onMessage(this.id, message);
 	}

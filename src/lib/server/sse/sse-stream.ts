@@ -66,9 +66,13 @@ export class SseStream implements ViewerChannel {
 		return this.#closed;
 	}
 
-	/** Ends the stream (server shutdown, or the viewer lost access). */
-	close(): void {
+	/**
+	 * Ends the stream (server shutdown, or the viewer lost access). On a `messages` stream a
+	 * last message can say why, so that the client knows whether to come back at once.
+	 */
+	close(farewell?: object): void {
 		if (this.#closed) return;
+		if (farewell && this.#format === 'messages') this.sendMessage(farewell);
 		try {
 			this.#controller.close();
 		} catch {
