@@ -2,6 +2,8 @@
 // Playwright's own browser download does not work here, so we point it at Debian's package
 // (`apt-get install chromium`) or at $CHROMIUM_PATH. Each test file gets its server from the
 // fixtures in tests/e2e/support/fixtures.ts; `npm run build` must have run first.
+// tests/e2e/proxy/ puts a real nginx (Debian package `nginx`, tests/e2e/support/nginx.ts) in front
+// of the app; without nginx those tests skip themselves, except under CI=true, where they fail.
 import { defineConfig, devices } from '@playwright/test';
 import { CHROMIUM_PATH } from './tests/e2e/support/chromium.ts';
 

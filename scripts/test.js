@@ -10,9 +10,14 @@
 //
 // Chromium: /usr/bin/chromium or $CHROMIUM_PATH. When it is missing the browser tests are
 // skipped with a message, except under CI=true, where that is a failure.
+//
+// nginx (Debian package `nginx`; $NGINX_PATH, PATH or /usr/sbin/nginx): the proxy browser tests in
+// tests/e2e/proxy/ start their own nginx in front of the app. Without it those tests skip
+// themselves with a message saying how to install it, except under CI=true, where they run and
+// fail (tests/e2e/proxy/proxy.ts).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 const reports = join(root, 'test-results/reports');
@@ -21,6 +26,32 @@ const playwrightReport = join(reports, 'playwright.json');
 const playwrightList = join(reports, 'playwright-list.json');
 const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ci = process.env.CI === 'true' || process.env.CI === '1';
+const nginx = findNginx();
+
+/** Same lookup as tests/e2e/support/nginx.ts: $NGINX_PATH, else PATH, else the usual places. */
+function findNginx() {
+	if (process.env.NGINX_PATH) return existsSync(process.env.NGINX_PATH) ? process.env.NGINX_PATH : undefined;
+	const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/local/nginx/sbin', '/usr/bin'];
+	return dirs.map((dir) => dir && join(dir, 'nginx')).find((path) => path && existsSync(path));
+}
+
+/**
+ * Skipped tests in the Playwright JSON report whose file is under tests/e2e/proxy/.
+ * @param {any} report @returns {number}
+ */
+function skippedProxyTests(report) {
+	let count = 0;
+	/** @param {any} suite */
+	const walk = (suite) => {
+		for (const spec of suite.specs ?? []) {
+			if (!String(spec.file ?? suite.file ?? '').startsWith('proxy/')) continue;
+			for (const t of spec.tests ?? []) if (t.status === 'skipped') count++;
+		}
+		for (const child of suite.suites ?? []) walk(child);
+	};
+	for (const suite of report?.suites ?? []) walk(suite);
+	return count;
+}
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
 /** The exit code of the first step that failed. */
@@ -133,10 +164,25 @@ if (!existsSync(chromium)) {
 		totals.skipped += count;
 	}
 } else {
+	if (!nginx) {
+		console.log(
+			ci
+				? '\nCI=true and nginx is missing: the proxy browser tests (tests/e2e/proxy/) will fail.\n' +
+						'Install it with `apt-get install -y nginx` (Debian package "nginx"), or set NGINX_PATH.'
+				: '\nnginx not found: the proxy browser tests (tests/e2e/proxy/) will be skipped.\n' +
+						'Install it with `sudo apt-get install nginx` (or set NGINX_PATH), then run `npm test` again.'
+		);
+	}
 	const playwrightCode = run('npx', ['playwright', 'test', '--reporter=list,json'], {
-		env: { ...process.env, CHROMIUM_PATH: chromium, PLAYWRIGHT_JSON_OUTPUT_NAME: playwrightReport }
+		env: {
+			...process.env,
+			CHROMIUM_PATH: chromium,
+			...(nginx ? { NGINX_PATH: nginx } : {}),
+			PLAYWRIGHT_JSON_OUTPUT_NAME: playwrightReport
+		}
 	});
-	const stats = readJson(playwrightReport)?.stats;
+	const report = readJson(playwrightReport);
+	const stats = report?.stats;
 	record(
 		'Playwright',
 		playwrightCode,
@@ -147,6 +193,13 @@ if (!existsSync(chromium)) {
 		}
 	);
 	if (stats?.flaky) console.log(`  ${stats.flaky} Playwright test(s) passed only on retry (counted as passed).`);
+	const proxySkipped = nginx ? 0 : skippedProxyTests(report);
+	if (proxySkipped > 0) {
+		console.log(
+			`  Skipped ${proxySkipped} proxy browser test(s) in tests/e2e/proxy/: nginx not found. ` +
+				'Install it with `sudo apt-get install nginx` (or set NGINX_PATH).'
+		);
+	}
 }
 
 summary();
