@@ -89,10 +89,12 @@ describe('Connection with the fallback policy', () => {
 		websocket.last.drop(1006, 'upgrade refused');
 		// No timer needed: falling back to another transport has no reason to wait.
 		expect(sse.created).toHaveLength(1);
-		expect(connection.status).toMatchObject({ state: 'reconnecting', transport: 'sse', nextRetryAt: null });
+		// Never connected yet: still 'connecting' (the page must not say a connection was lost).
+		expect(connection.status).toMatchObject({ state: 'connecting', transport: 'sse', nextRetryAt: null });
 		expect(storage.getItem(TRANSPORT_STORAGE_KEY)).toBe('sse');
 		sse.last.open();
 		expect(sse.last.sentOf('subscribe')).toEqual([{ type: 'subscribe', executionId: 'run-1', since: 0 }]);
+		sse.last.receive({ type: 'subscribed', executionId: 'run-1', lastSeq: 0 });
 		expect(connection.status).toMatchObject({ state: 'open', transport: 'sse' });
 		expect(websocket.created).toHaveLength(1);
 	});

@@ -68,8 +68,11 @@ describe('Connection', () => {
 		expect(factory.created).toHaveLength(1);
 		expect(factory.last.sent).toEqual([]); // nothing sent before open
 		factory.last.open();
-		expect(connection.status).toMatchObject({ state: 'open', transport: 'websocket', nextRetryAt: null });
+		// Open is not live yet: only a server message proves the connection carries anything.
+		expect(connection.status.state).toBe('connecting');
 		expect(factory.last.sentOf('subscribe')).toEqual([{ type: 'subscribe', executionId: 'run-1', since: 7 }]);
+		factory.last.receive({ type: 'subscribed', executionId: 'run-1', lastSeq: 7 });
+		expect(connection.status).toMatchObject({ state: 'open', transport: 'websocket', nextRetryAt: null });
 		// The first emission only adds the transport name; then open. Nothing is emitted twice.
 		expect(statuses.map((s) => [s.state, s.transport])).toEqual([
 			['connecting', 'websocket'],
@@ -125,9 +128,9 @@ describe('Connection', () => {
 		expect(connection.status).toMatchObject({ state: 'reconnecting', nextRetryAt: null });
 
 		factory.last.open();
-		expect(connection.status.state).toBe('open');
 		expect(factory.last.sentOf('subscribe')).toEqual([{ type: 'subscribe', executionId: 'run-1', since: 3 }]);
 		factory.last.receive({ type: 'subscribed', executionId: 'run-1', lastSeq: 5 });
+		expect(connection.status.state).toBe('open');
 		factory.last.receive({ type: 'events', executionId: 'run-1', events: fakeEvents(4, 5) });
 		expect(sink.seqs()).toEqual([1, 2, 3, 4, 5]);
 	});
@@ -152,6 +155,7 @@ describe('Connection', () => {
 		const { factory, connection } = setup();
 		connection.subscribe('run-1', 0, collect().listener);
 		factory.last.open();
+		factory.last.receive({ type: 'subscribed', executionId: 'run-1', lastSeq: 0 });
 		vi.advanceTimersByTime(5_000);
 		factory.last.drop(1001, 'server shutting down');
 		expect(factory.created).toHaveLength(2);
@@ -183,6 +187,7 @@ describe('Connection', () => {
 		const fresh = factory.last;
 		expect(fresh).not.toBe(old);
 		fresh.open();
+		fresh.receive({ type: 'subscribed', executionId: 'run-1', lastSeq: 0 });
 		old.receive({ type: 'event', executionId: 'run-1', event: fakeEvent(1) });
 		old.drop(1006);
 		expect(sink.seqs()).toEqual([]);

@@ -355,7 +355,8 @@ export class Connection {
 		this.#transportOpen = true;
 		if (!this.#transportHealthy) this.#armAttemptTimer(this.#firstMessageTimeoutMs);
 		this.#openedAt = this.#lastActivityAt = Date.now();
-		this.#setStatus({ state: 'open', transport: transport.name, nextRetryAt: null, reason: null });
+		// Not 'open' yet: only a message from the server proves the connection carries anything
+		// (a proxy may accept the upgrade and pass nothing). See #onMessage.
 		this.#resubscribeAll();
 	}
 
@@ -409,6 +410,7 @@ export class Connection {
 			clearTimeout(this.#attemptTimer);
 			this.#attemptTimer = undefined;
 			this.#policy.report(this.#transport.name, 'healthy');
+			this.#setStatus({ state: 'open', transport: this.#transport.name, nextRetryAt: null, reason: null });
 			this.#scheduleProbe();
 		}
 		switch (message.type) {
@@ -570,7 +572,9 @@ export class Connection {
 			return;
 		}
 		if (next.now) {
-			this.#connect('reconnecting');
+			// Never connected yet (a first attempt that fell back at once): still 'connecting', so
+			// the page does not claim a connection was lost.
+			this.#connect(this.#status.state === 'connecting' ? 'connecting' : 'reconnecting');
 			return;
 		}
 		const delay = backoff(this.#step, this.#backoffMinMs, this.#backoffMaxMs, this.#random);
