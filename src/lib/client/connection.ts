@@ -2,6 +2,7 @@ import type { StoredEvent } from '../protocol/events.js';
 import type { Execution } from '../protocol/executions.js';
 import type { ServerMessage } from '../protocol/messages.js';
 import { backoff, DEFAULT_BACKOFF_MAX_MS, DEFAULT_BACKOFF_MIN_MS } from './backoff.js';
+import { FollowedExecutions, type ExecutionListener, type ListenerEntry } from './followed-executions.js';
 import { closeDecision } from './transport/close-policy.js';
 import { firstSupported, type TransportPolicy } from './transport/select.js';
 import type {
@@ -22,6 +23,8 @@ import type {
  */
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'offline';
 
+export type { ExecutionListener } from './followed-executions.js';
+
 export interface ConnectionStatus {
 	state: ConnectionState;
 	/** The transport in use or last used; null before the first attempt. */
@@ -30,15 +33,6 @@ export interface ConnectionStatus {
 	nextRetryAt: number | null;
 	/** Why the connection is `offline`, for people. */
 	reason: string | null;
-}
-
-/** Receives one execution's events: in seq order, each exactly once, starting after its `since`. */
-export interface ExecutionListener {
-	onEvents(events: StoredEvent[]): void;
-	/** The server confirmed the subscription; `lastSeq` is its newest seq at that moment. */
-	onSubscribed?(lastSeq: number): void;
-	/** The server refused or failed the subscription (e.g. `not_found`). */
-	onError?(error: { code: string; message: string }): void;
 }
 
 /** Receives the execution list feed: new executions and summary changes. */
@@ -100,24 +94,6 @@ export const DEFAULT_LINGER_MS = 5_000;
  */
 const MIN_STABLE_MS = 1_000;
 
-interface ListenerEntry {
-	listener: ExecutionListener;
-	/** Highest seq this listener has been given; undefined until the server says where live starts. */
-	lastSeq: number | undefined;
-}
-
-/** One execution followed on the wire, shared by every listener of it. */
-interface WireSubscription {
-	/** Highest seq received in order; undefined until the first `subscribed` of a `since`-less subscribe. */
-	lastSeq: number | undefined;
-	/**
-	 * Subscribes sent and not yet answered. While one is in flight, events beyond a gap are the
-	 * old stream's and are dropped: the new stream replays them in order.
-	 */
-	pending: number;
-	listeners: Set<ListenerEntry>;
-}
-
 /** `fn`, callable any number of times, run the first time only. */
 function once(fn: () => void): () => void {
 	let done = false;
@@ -157,7 +133,11 @@ export class Connection {
 	readonly #env: ConnectionEnvironment;
 	readonly #diagnostic: (message: string) => void;
 
-	readonly #subscriptions = new Map<string, WireSubscription>();
+	readonly #followed = new FollowedExecutions((message) => {
+		if (!this.#transportOpen || !this.#transport) return false; // sent on open
+		this.#transport.send(message);
+		return true;
+	});
 	readonly #listListeners = new Set<ExecutionsListener>();
 	readonly #statusListeners = new Set<(status: ConnectionStatus) => void>();
 	#status: ConnectionStatus = { state: 'connecting', transport: null, nextRetryAt: null, reason: null };
@@ -214,21 +194,7 @@ export class Connection {
 	 */
 	subscribe(executionId: string, since: number | undefined, listener: ExecutionListener): () => void {
 		const wasIdle = this.#claim();
-		let wire = this.#subscriptions.get(executionId);
-		const entry: ListenerEntry = { listener, lastSeq: since ?? wire?.lastSeq };
-		if (!wire) {
-			wire = { lastSeq: since, pending: 0, listeners: new Set([entry]) };
-			this.#subscriptions.set(executionId, wire);
-			this.#sendSubscribe(executionId, wire);
-		} else {
-			wire.listeners.add(entry);
-			// A newcomer that needs older events than the wire holds: replay from there for everyone;
-			// the others drop what they already have.
-			if (since !== undefined && (wire.lastSeq === undefined || since < wire.lastSeq)) {
-				wire.lastSeq = since;
-				this.#sendSubscribe(executionId, wire);
-			}
-		}
+		const entry = this.#followed.add(executionId, since, listener);
 		this.#ensureConnected(wasIdle);
 		return once(() => this.#removeListener(executionId, entry));
 	}
@@ -253,9 +219,7 @@ export class Connection {
 	}
 
 	#removeListener(executionId: string, entry: ListenerEntry): void {
-		const wire = this.#subscriptions.get(executionId);
-		if (!wire || !wire.listeners.delete(entry) || wire.listeners.size > 0) return;
-		this.#subscriptions.delete(executionId);
+		if (!this.#followed.remove(executionId, entry)) return;
 		if (this.#transportOpen) this.#transport?.send({ type: 'unsubscribe', executionId });
 		this.#lingerIfIdle();
 	}
@@ -277,7 +241,7 @@ export class Connection {
 	}
 
 	#hasWork(): boolean {
-		return this.#subscriptions.size > 0 || this.#listListeners.size > 0;
+		return this.#followed.size > 0 || this.#listListeners.size > 0;
 	}
 
 	#lingerIfIdle(): void {
@@ -362,21 +326,8 @@ export class Connection {
 
 	/** After (re)connecting or switching transport: everything followed, from the last seq held. */
 	#resubscribeAll(): void {
-		for (const [executionId, wire] of this.#subscriptions) {
-			wire.pending = 0;
-			this.#sendSubscribe(executionId, wire);
-		}
+		this.#followed.resubscribeAll();
 		if (this.#listListeners.size > 0) this.#transport?.send({ type: 'subscribe-executions' });
-	}
-
-	#sendSubscribe(executionId: string, wire: WireSubscription): void {
-		if (!this.#transportOpen || !this.#transport) return; // sent on open
-		wire.pending++;
-		this.#transport.send(
-			wire.lastSeq === undefined
-				? { type: 'subscribe', executionId }
-				: { type: 'subscribe', executionId, since: wire.lastSeq }
-		);
 	}
 
 	#heartbeat(): void {
@@ -415,26 +366,16 @@ export class Connection {
 		}
 		switch (message.type) {
 			case 'event':
-				return this.#onEvents(message.executionId, [message.event]);
+				return this.#followed.onEvents(message.executionId, [message.event]);
 			case 'events':
-				return this.#onEvents(message.executionId, message.events);
-			case 'subscribed': {
-				const wire = this.#subscriptions.get(message.executionId);
-				if (!wire) return;
-				wire.pending = Math.max(0, wire.pending - 1);
-				wire.lastSeq ??= message.lastSeq;
-				for (const entry of wire.listeners) {
-					entry.lastSeq ??= message.lastSeq;
-					entry.listener.onSubscribed?.(message.lastSeq);
-				}
-				return;
-			}
+				return this.#followed.onEvents(message.executionId, message.events);
+			case 'subscribed':
+				return this.#followed.onSubscribed(message.executionId, message.lastSeq);
 			case 'error': {
-				const wire = message.executionId ? this.#subscriptions.get(message.executionId) : undefined;
-				if (!wire) return this.#diagnostic(`server error ${message.code}: ${message.message}`);
-				// A failed subscribe is answered with this instead of `subscribed`.
-				wire.pending = Math.max(0, wire.pending - 1);
-				for (const entry of wire.listeners) entry.listener.onError?.({ code: message.code, message: message.message });
+				const error = { code: message.code, message: message.message };
+				if (!message.executionId || !this.#followed.onError(message.executionId, error)) {
+					this.#diagnostic(`server error ${message.code}: ${message.message}`);
+				}
 				return;
 			}
 			case 'execution':
@@ -446,31 +387,6 @@ export class Connection {
 			case 'pong':
 			case 'session': // the SSE transport's own business; it never needs to reach here
 				return;
-		}
-	}
-
-	#onEvents(executionId: string, events: StoredEvent[]): void {
-		const wire = this.#subscriptions.get(executionId);
-		if (!wire || wire.lastSeq === undefined) return;
-		const accepted: StoredEvent[] = [];
-		for (const event of events) {
-			if (event.seq <= wire.lastSeq) continue; // duplicate (replay overlap)
-			if (event.seq > wire.lastSeq + 1) {
-				// A gap: never apply out of order. Ask again from what we hold, unless a subscribe
-				// is already in flight, whose replay will fill it.
-				if (wire.pending === 0) this.#sendSubscribe(executionId, wire);
-				break;
-			}
-			wire.lastSeq = event.seq;
-			accepted.push(event);
-		}
-		if (accepted.length === 0) return;
-		for (const entry of wire.listeners) {
-			const from = entry.lastSeq ?? 0;
-			const fresh = from === 0 ? accepted : accepted.filter((event) => event.seq > from);
-			if (fresh.length === 0) continue;
-			entry.lastSeq = fresh[fresh.length - 1]!.seq;
-			entry.listener.onEvents(fresh);
 		}
 	}
 
@@ -555,7 +471,7 @@ export class Connection {
 		this.#transport = undefined;
 		this.#transportOpen = false;
 		transport?.close();
-		for (const wire of this.#subscriptions.values()) wire.pending = 0;
+		this.#followed.forgetPending();
 		const name = transport?.name ?? this.#status.transport;
 
 		if (next.kind === 'idle' || !this.#hasWork()) {
