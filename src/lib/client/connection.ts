@@ -1,4 +1,3 @@
-import type { StoredEvent } from '../protocol/events.js';
 import type { Execution } from '../protocol/executions.js';
 import type { ServerMessage } from '../protocol/messages.js';
 import { backoff, DEFAULT_BACKOFF_MAX_MS, DEFAULT_BACKOFF_MIN_MS } from './backoff.js';
