@@ -44,7 +44,13 @@ export function pinningPlan({ disabled = false } = {}) {
 	if (!tasksetAvailable()) return { server: undefined, load: undefined, note: 'taskset unavailable: not pinned' };
 	const cpus = allowedCpus();
 	if (cpus.length < 2) return { server: undefined, load: undefined, note: 'single core: not pinned' };
-	return { server: cpus[0], load: cpus[1], note: `server on cpu ${cpus[0]}, load on cpu ${cpus[1]}` };
+	const loadCpus = cpus.slice(1);
+	return {
+		server: cpus[0],
+		load: cpus[1],
+		loadCpus,
+		note: `server on cpu ${cpus[0]}, load on cpu${loadCpus.length > 1 ? 's' : ''} ${loadCpus.join(',')}`
+	};
 }
 
 export function machineInfo() {

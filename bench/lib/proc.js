@@ -51,11 +51,11 @@ function installHooks() {
  * when this process dies the pipe closes, so our own children can exit on their own too.
  * Returns { child, output() } where output() is the captured stdout+stderr tail.
  */
-export function spawnNode(args, { cpu, env, cwd, label = 'child', echo = false, nodeArgs = [] } = {}) {
+export function spawnNode(args, { cpu, env, cwd, label = 'child', echo = false, nodeArgs = [], ipc = false } = {}) {
 	installHooks();
 	const cmd = cpu === undefined ? process.execPath : 'taskset';
 	const argv = cpu === undefined ? [...nodeArgs, ...args] : ['-c', String(cpu), process.execPath, ...nodeArgs, ...args];
-	const child = spawn(cmd, argv, { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+	const child = spawn(cmd, argv, { cwd, env: { ...process.env, ...env }, stdio: ipc ? ['pipe', 'pipe', 'pipe', 'ipc'] : ['pipe', 'pipe', 'pipe'] });
 	children.add(child);
 	let tail = '';
 	const keep = (chunk) => {
@@ -123,6 +123,16 @@ export async function waitForHttp(url, { child, timeoutMs = 30000, okStatus = 20
 		await new Promise((r) => setTimeout(r, 100));
 	}
 	throw new Error(`server at ${url} not ready after ${timeoutMs} ms (${lastError})\n${(output?.() ?? '').slice(-3000)}`);
+}
+
+/** Resident set size of a process in KiB, from /proc (Linux); undefined elsewhere. */
+export function processRssKiB(pid) {
+	try {
+		const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+		return m ? Number(m[1]) : undefined;
+	} catch {
+		return undefined;
+	}
 }
 
 /**

@@ -1,6 +1,6 @@
-// Load process for the "fanout" scenario (runs in its own process, apart from the server).
+// Load process for the "fanout200" scenario (runs in its own process, apart from the server).
 //
-//   node bench/load/fanout.js '<json config>'
+//   node bench/load/fanout200.js '<json config>'
 //
 // Opens N WebSocket subscribers on one execution, then publishes E events through the HTTP
 // ingest API (batches of B per request, K requests in flight), and waits until every

@@ -1,14 +1,20 @@
-// Scenario "fanout": 1 execution × 200 WebSocket subscribers × 10,000 events, published over
-// HTTP in batches. Starts the system's server and a separate load process (pinned to different
-// cores when possible), and returns the load's measurements for one run.
+// Scenario "fanout200" (the earlier issue's benchmark, kept as it was): 1 execution × 200
+// WebSocket subscribers × 10,000 events, published over HTTP in batches of 100. Starts the
+// system's server and a separate load process (pinned to different cores when possible), and
+// returns the load's measurements for one run.
 import { fileURLToPath } from 'node:url';
 import { spawnNode, stopChild } from '../lib/proc.js';
+import { fmt } from '../lib/table.js';
 
-const loadScript = fileURLToPath(new URL('../load/fanout.js', import.meta.url));
+const BASELINE = 'ws-broadcast';
+
+const loadScript = fileURLToPath(new URL('../load/fanout200.js', import.meta.url));
 
 export default {
-	name: 'fanout',
-	description: '1 execution × N WebSocket subscribers × E events, HTTP batches of B, K requests in flight',
+	name: 'fanout200',
+	description: '(earlier issue) 1 execution × N WebSocket subscribers × E events, HTTP batches of B, K requests in flight',
+	systems: ['runwatch', 'ws-broadcast'],
+	optionalSystems: ['ws-broadcast-batched'],
 	defaults: {
 		subscribers: 200,
 		events: 10000,
@@ -39,6 +45,49 @@ export default {
 		'firstSubscriberDoneMs',
 		'lastSubscriberDoneMs'
 	],
+
+	/** The table of this scenario. */
+	report(summary, params, runs) {
+		const base = summary.find((s) => s.system === BASELINE)?.median?.deliveredPerSec;
+		const rows = summary.map((s) => {
+			const m = s.median ?? {};
+			const w = s.worst ?? {};
+			const ratio = m.deliveredPerSec / base;
+			return [
+				s.label,
+				fmt(m.deliveredPerSec),
+				Number.isFinite(ratio) ? `${fmt(ratio, 2)}×` : '-',
+				fmt(m.elapsedMs),
+				fmt(m.ingestPerSec),
+				fmt(m.serverCpuPct),
+				fmt(m.loadCpuPct),
+				fmt(m.deliveredPerServerCpuSec),
+				fmt(m.frames),
+				`${fmt(w.lost)} / ${fmt(w.duplicated)} / ${fmt(w.outOfOrder)}`,
+				`${s.completedRuns - s.timedOutRuns}/${runs}`
+			];
+		});
+		return {
+			title: `fanout200: ${params.subscribers} subscribers × ${fmt(params.events)} events, batches of ${params.batch} (median of ${runs} run(s))`,
+			headers: [
+				'system',
+				'delivered events/s',
+				`÷ ${BASELINE}`,
+				'time ms',
+				'ingest events/s',
+				'server CPU %',
+				'load CPU %',
+				'delivered / server CPU-s',
+				'frames recv',
+				'lost / dup / out-of-order (worst run)',
+				'ok runs'
+			],
+			rows,
+			notes: summary
+				.filter((s) => s.median?.loadCpuPct >= 90)
+				.map((s) => `${s.label}: the load process was saturated (${fmt(s.median.loadCpuPct)} % of a core); its delivered events/s is a lower bound of the server's capacity.`)
+		};
+	},
 
 	/** One run against a freshly started server of `system`. */
 	async run(system, { params, pin, serverNodeArgs = [], loadNodeArgs = [], echo = false }) {

@@ -1,6 +1,6 @@
 // System under test: the real Runwatch production build (server/index.js over build/), started
 // in its own process with a fresh temporary data directory.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -11,20 +11,53 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 
 export default {
 	name: 'runwatch',
-	label: 'Runwatch',
-	description: 'the built server (SvelteKit + SQLite + hub), batched frames per tick',
+	label: 'Runwatch (WebSocket)',
+	kind: 'ws',
+	storage: true,
+	description: 'the built server (SvelteKit + SQLite + hub), batched frames per tick, over /api/ws',
+	start: startRunwatch
+};
 
-	/** Starts one server. Returns what the load needs to reach it, and stop(). */
-	async start({ cpu, nodeArgs = [], echo = false } = {}) {
-		if (!existsSync(join(root, 'build', 'handler.js'))) {
-			throw new Error('No production build: run `npm run build` first.');
+let snapshot;
+/**
+ * A private copy of `build/` and `server/` for this benchmark (under bench/results/, git-ignored,
+ * removed at exit), taken once: a rebuild in the working tree while the benchmark runs cannot
+ * pull the build from under it, and every run measures the same code. Modules still resolve
+ * from the repository's node_modules and package.json.
+ */
+async function snapshotDir() {
+	if (snapshot) return snapshot;
+	const deadline = Date.now() + 120000;
+	for (;;) {
+		if (existsSync(join(root, 'build', 'handler.js'))) {
+			const dir = join(root, 'bench', 'results', `.runwatch-build-${process.pid}`);
+			try {
+				cpSync(join(root, 'build'), join(dir, 'build'), { recursive: true });
+				cpSync(join(root, 'server'), join(dir, 'server'), { recursive: true });
+				if (existsSync(join(dir, 'build', 'handler.js'))) {
+					atExit(() => rmSync(dir, { recursive: true, force: true }));
+					snapshot = dir;
+					return dir;
+				}
+			} catch {
+				// the build changed while we copied it: try again
+			}
+			rmSync(dir, { recursive: true, force: true });
 		}
+		if (Date.now() > deadline) throw new Error('No production build: run `npm run build` first.');
+		await new Promise((r) => setTimeout(r, 1000));
+	}
+}
+
+/** Starts one Runwatch server. Returns what the load needs to reach it, and stop(). */
+export async function startRunwatch({ cpu, nodeArgs = [], echo = false } = {}) {
+		const snap = await snapshotDir();
 		const dataDir = mkdtempSync(join(tmpdir(), 'runwatch-bench-'));
 		const removeDir = () => rmSync(dataDir, { recursive: true, force: true });
 		const forget = atExit(removeDir);
 		const port = await freePort();
 		const token = randomBytes(16).toString('hex');
-		const { child, output } = spawnNode([join(root, 'server', 'index.js')], {
+		const { child, output } = spawnNode([join(snap, 'server', 'index.js')], {
 			cpu,
 			cwd: root,
 			label: 'runwatch',
@@ -59,5 +92,4 @@ export default {
 				forget();
 			}
 		};
-	}
-};
+}

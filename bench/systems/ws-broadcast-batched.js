@@ -5,7 +5,9 @@ import { startWsBroadcast } from './ws-broadcast.js';
 
 export default {
 	name: 'ws-broadcast-batched',
-	label: 'ws broadcast (batched)',
+	label: 'ws broadcast (batched per POST)',
+	kind: 'ws',
+	storage: false,
 	description: 'plain `ws` server, in-memory seq, one frame per POST batch',
 	optional: true,
 	start: (options) => startWsBroadcast({ ...options, framing: 'batch' })

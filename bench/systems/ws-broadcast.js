@@ -6,7 +6,9 @@
 // seq per execution in memory, and sends one `event` frame per event to every subscriber,
 // serialised once. No storage, no validation, no batching, no backpressure handling.
 // With BENCH_FRAMING=batch (system "ws-broadcast-batched") it sends one `events` frame per POST
-// instead: Runwatch's framing without Runwatch (storage, validation, SvelteKit).
+// instead: Runwatch's framing without Runwatch (storage, validation, SvelteKit). With
+// BENCH_FRAMING=tick (system "ws-broadcast-tick") it collects events per execution and sends one
+// `events` frame every 10 ms tick: the batched floor of the issue-5 scenarios.
 // Imported, it is the system descriptor that starts that server in a child process.
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -14,7 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const isMain = process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href;
 
-/** Starts the server in a child process. framing: 'event' (one frame per event) or 'batch' (one per POST). */
+/** Starts the server in a child process. framing: 'event' (one frame per event), 'batch' (one per POST), 'tick' (one per 10 ms). */
 export async function startWsBroadcast({ cpu, nodeArgs = [], echo = false, framing = 'event' } = {}) {
 	const { freePort, spawnNode, stopChild, waitForHttp } = await import('../lib/proc.js');
 	const port = await freePort();
@@ -46,6 +48,8 @@ export async function startWsBroadcast({ cpu, nodeArgs = [], echo = false, frami
 export default {
 	name: 'ws-broadcast',
 	label: 'ws broadcast',
+	kind: 'ws',
+	storage: false,
 	description: 'plain `ws` server, in-memory seq, one frame per event (floor)',
 	start: (options) => startWsBroadcast({ ...options, framing: 'event' })
 };
@@ -55,12 +59,25 @@ async function runServer() {
 	const port = Number(process.env.PORT);
 	const token = process.env.BENCH_TOKEN;
 	const batchFrames = process.env.BENCH_FRAMING === 'batch';
-	/** executionId → { lastSeq, sockets: Set<WebSocket> } */
+	const tickFrames = process.env.BENCH_FRAMING === 'tick';
+	const TICK_MS = 10;
+	/** executionId → { lastSeq, sockets: Set<WebSocket>, pending: events not yet sent (tick framing) } */
 	const executions = new Map();
 	const topic = (id) => {
 		let t = executions.get(id);
-		if (!t) executions.set(id, (t = { lastSeq: 0, sockets: new Set() }));
+		if (!t) executions.set(id, (t = { id, lastSeq: 0, sockets: new Set(), pending: [] }));
 		return t;
+	};
+	const dirty = new Set();
+	let tickTimer;
+	const flushTick = () => {
+		tickTimer = undefined;
+		for (const t of dirty) {
+			const frame = `{"type":"events","executionId":${JSON.stringify(t.id)},"events":${JSON.stringify(t.pending)}}`;
+			t.pending = [];
+			for (const ws of t.sockets) if (ws.readyState === WebSocket.OPEN) ws.send(frame);
+		}
+		dirty.clear();
 	};
 
 	const readBody = (req) =>
@@ -97,7 +114,12 @@ async function runServer() {
 			const now = new Date().toISOString();
 			const prefix = `{"type":"event","executionId":${JSON.stringify(executionId)},"event":`;
 			const stored = inputs.map((input) => ({ seq: ++t.lastSeq, id: input.id, type: input.type, ts: input.ts ?? now, data: input.data }));
-			if (batchFrames) {
+			if (tickFrames) {
+				// Collected per execution, one `events` frame per 10 ms tick, serialised once.
+				t.pending.push(...stored);
+				dirty.add(t);
+				tickTimer ??= setTimeout(flushTick, TICK_MS);
+			} else if (batchFrames) {
 				// One `events` frame per POST, serialised once: the same framing as Runwatch's hub.
 				const frame = `{"type":"events","executionId":${JSON.stringify(executionId)},"events":${JSON.stringify(stored)}}`;
 				for (const ws of t.sockets) if (ws.readyState === WebSocket.OPEN) ws.send(frame);

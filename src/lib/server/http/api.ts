@@ -126,18 +126,22 @@ export async function postEvents(runtime: Runtime, request: Request, url: URL, r
 		const now = new Date().toISOString();
 		const prepared = inputs.map((input, index) => {
 			const event = prepare(input, now);
-			const size = Buffer.byteLength(JSON.stringify(event));
+			// Serialised once: this text is the size check, the stored row and the live frame.
+			const json = JSON.stringify(event);
+			const size = json.length <= MAX_EVENT_BYTES / 3 ? json.length : Buffer.byteLength(json);
 			if (size > MAX_EVENT_BYTES) {
 				throw new RunwatchError(
 					'payload_too_large',
 					`${isBatch ? `events.${index}` : 'event'} is ${size} bytes; an event may be at most ${MAX_EVENT_BYTES} bytes`
 				);
 			}
+			event.json = json;
 			return event;
 		});
-		const { stored, results, execution } = await runtime.store.appendEvents(id, prepared);
-		// Acknowledged only now, after commit; viewers get the events on the next tick.
-		runtime.hub.publish(id, stored);
+		const { stored, rows, results, execution } = await runtime.store.appendEvents(id, prepared);
+		// Acknowledged only now, after commit; viewers get the events on the next tick, as the
+		// very JSON text that was stored.
+		runtime.hub.publishRows(id, rows);
 		if (stored.length > 0) runtime.hub.publishExecution(execution);
 		return json({ accepted: stored.length, lastSeq: execution.lastSeq, results });
 	} finally {

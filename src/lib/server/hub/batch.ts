@@ -10,7 +10,7 @@ export class EventBatch {
 	readonly lastSeq: number;
 	#events: StoredEvent[] | undefined;
 	#eventsJson: string | undefined;
-	#rows: { seq: number; json: string }[] | undefined;
+	#rows: readonly { seq: number; json: string }[] | undefined;
 	#wsFrame: Buffer | undefined;
 	#sseEventsFrame: Buffer | undefined;
 	#sseMessageFrame: Buffer | undefined;
@@ -29,10 +29,12 @@ export class EventBatch {
 	}
 
 	/** From stored JSON rows (replay): no parse, no re-serialisation. */
-	static fromJsonRows(executionId: string, rows: { seq: number; json: string }[]): EventBatch {
+	static fromJsonRows(executionId: string, rows: readonly { seq: number; json: string }[]): EventBatch {
 		const batch = new EventBatch(executionId, rows[0]!.seq, rows.at(-1)!.seq);
 		batch.#rows = rows;
-		batch.#eventsJson = '[' + rows.map((r) => r.json).join(',') + ']';
+		let json = '[';
+		for (let i = 0; i < rows.length; i++) json += (i ? ',' : '') + rows[i]!.json;
+		batch.#eventsJson = json + ']';
 		return batch;
 	}
 
@@ -54,6 +56,12 @@ export class EventBatch {
 	/** The events with seq > `afterSeq` (for a viewer that already holds the start of this run). */
 	after(afterSeq: number): EventBatch {
 		if (afterSeq < this.firstSeq) return this;
+		if (this.#rows) {
+			return EventBatch.fromJsonRows(
+				this.executionId,
+				this.#rows.filter((r) => r.seq > afterSeq)
+			);
+		}
 		return EventBatch.fromEvents(
 			this.executionId,
 			this.events.filter((e) => e.seq > afterSeq)

@@ -1,7 +1,7 @@
 import type { StoredEvent } from '../../protocol/events.js';
 import type { Execution } from '../../protocol/executions.js';
 import { MAX_BUFFERED_BYTES, REPLAY_PAGE_EVENTS } from '../../protocol/limits.js';
-import type { Store } from '../store/store.js';
+import type { Store, StoredRow } from '../store/store.js';
 import { EventBatch } from './batch.js';
 import type { Sink } from './sink.js';
 
@@ -45,8 +45,8 @@ interface Topic {
 	readonly subscriptions: Set<Subscription>;
 	/** Highest seq published on this node so far (a catch-up may go live only past it). */
 	publishedSeq: number;
-	/** Events published this tick, flushed together. */
-	pending: StoredEvent[];
+	/** Events published this tick (as their stored JSON), flushed together. */
+	pending: StoredRow[];
 }
 
 /**
@@ -108,11 +108,23 @@ export class Hub {
 
 	/** Hands over events that are committed, ascending by seq. Sent on the next tick. */
 	publish(executionId: string, events: readonly StoredEvent[]): void {
+		if (!this.#topics.has(executionId) || events.length === 0 || this.#closed) return;
+		this.publishRows(
+			executionId,
+			events.map((event) => ({ seq: event.seq, json: JSON.stringify(event) }))
+		);
+	}
+
+	/**
+	 * Like `publish`, with the events as the JSON text the store committed (what replay reads):
+	 * live frames are then built from that text, without serialising the events again.
+	 */
+	publishRows(executionId: string, rows: readonly StoredRow[]): void {
 		const topic = this.#topics.get(executionId);
-		if (!topic || events.length === 0 || this.#closed) return;
-		for (const event of events) {
-			topic.pending.push(event);
-			if (event.seq > topic.publishedSeq) topic.publishedSeq = event.seq;
+		if (!topic || rows.length === 0 || this.#closed) return;
+		for (const row of rows) {
+			topic.pending.push(row);
+			if (row.seq > topic.publishedSeq) topic.publishedSeq = row.seq;
 		}
 		this.#dirty.add(topic);
 		this.#scheduleFlush();
@@ -164,7 +176,7 @@ export class Hub {
 			const runs = contiguousRuns(topic.pending);
 			topic.pending = [];
 			for (const run of runs) {
-				const batch = EventBatch.fromEvents(topic.executionId, run);
+				const batch = EventBatch.fromJsonRows(topic.executionId, run);
 				for (const subscription of topic.subscriptions) this.#deliverLive(subscription, batch);
 			}
 		}
@@ -240,7 +252,7 @@ export class Hub {
 }
 
 /** Sorts by seq, drops repeats, and splits where seqs are not consecutive. */
-export function contiguousRuns(events: StoredEvent[]): StoredEvent[][] {
+export function contiguousRuns<T extends { seq: number }>(events: T[]): T[][] {
 	if (events.length === 0) return [];
 	let sorted = true;
 	for (let i = 1; i < events.length; i++) {
@@ -250,8 +262,8 @@ export function contiguousRuns(events: StoredEvent[]): StoredEvent[][] {
 		}
 	}
 	const list = sorted ? events : [...events].sort((a, b) => a.seq - b.seq);
-	const runs: StoredEvent[][] = [];
-	let run: StoredEvent[] = [list[0]!];
+	const runs: T[][] = [];
+	let run: T[] = [list[0]!];
 	for (let i = 1; i < list.length; i++) {
 		const event = list[i]!;
 		const previous = run.at(-1)!;

@@ -8,7 +8,7 @@ import { applyEvent, type ExecutionState } from '../../protocol/reducer.js';
 import { RunwatchError } from '../errors.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import type { AppendResult, IngestResult, ListResult, NewExecution, PreparedEvent, Store } from './store.js';
+import type { AppendResult, IngestResult, ListResult, NewExecution, PreparedEvent, Store, StoredRow } from './store.js';
 
 interface ExecutionRow {
 	id: string;
@@ -102,7 +102,11 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 		findEvent: db.prepare<[string, string], { seq: number }>(
 			'SELECT seq FROM events WHERE execution_id = ? AND id = ?'
 		),
-		insertEvent: db.prepare('INSERT INTO events (execution_id, seq, id, type, json) VALUES (?, ?, ?, ?, ?)'),
+		// A repeated event id inserts nothing (changes = 0): one statement per new event instead of
+		// a look-up and an insert; the earlier seq is looked up only for actual duplicates.
+		insertEvent: db.prepare(
+			'INSERT INTO events (execution_id, seq, id, type, json) VALUES (?, ?, ?, ?, ?) ON CONFLICT (execution_id, id) DO NOTHING'
+		),
 		readEvents: db.prepare<[string, number, number], { seq: number; json: string }>(
 			'SELECT seq, json FROM events WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?'
 		),
@@ -119,20 +123,21 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 		if (!row) throw new RunwatchError('not_found', `No execution "${executionId}". Create it with POST /api/executions first.`);
 		let state = toState(row);
 		const stored: StoredEvent[] = [];
+		const rows: StoredRow[] = [];
 		const results: IngestResult[] = [];
-		const seenInBatch = new Map<string, number>();
 		for (const event of events) {
-			const earlier = seenInBatch.get(event.id) ?? q.findEvent.get(executionId, event.id)?.seq;
-			if (earlier !== undefined) {
-				results.push({ id: event.id, seq: earlier, duplicate: true });
-				continue;
-			}
 			const seq = state.lastSeq + 1;
 			const storedEvent = toStoredEvent(event, seq);
-			q.insertEvent.run(executionId, seq, event.id, event.type, JSON.stringify(storedEvent));
-			seenInBatch.set(event.id, seq);
+			// Serialised once: from the caller's JSON of the event when it has one (same fields,
+			// same order, `seq` first), else here.
+			const json = event.json !== undefined ? `{"seq":${seq},${event.json.slice(1)}` : JSON.stringify(storedEvent);
+			if (q.insertEvent.run(executionId, seq, event.id, event.type, json).changes === 0) {
+				results.push({ id: event.id, seq: q.findEvent.get(executionId, event.id)!.seq, duplicate: true });
+				continue;
+			}
 			state = applyEvent(state, storedEvent);
 			stored.push(storedEvent);
+			rows.push({ seq, json });
 			results.push({ id: event.id, seq, duplicate: false });
 		}
 		if (stored.length > 0) {
@@ -150,7 +155,7 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 			});
 		}
 		const after = stored.length > 0 ? q.getExecution.get(executionId)! : row;
-		return { stored, results, execution: toExecution(after) };
+		return { stored, rows, results, execution: toExecution(after) };
 	});
 
 	const parseRows = (rows: { json: string }[]): StoredEvent[] => rows.map((r) => JSON.parse(r.json));

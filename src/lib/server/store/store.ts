@@ -10,6 +10,18 @@ export interface PreparedEvent {
 	stepId?: string;
 	parentStepId?: string;
 	data?: unknown;
+	/**
+	 * This event as JSON (`JSON.stringify` of the fields above, in that order), when the caller
+	 * already serialised it (the ingest route does, to check its size): the store then builds the
+	 * stored JSON from it instead of serialising the event again.
+	 */
+	json?: string;
+}
+
+/** One stored event as the JSON text kept in the store (what replay sends as is). */
+export interface StoredRow {
+	seq: number;
+	json: string;
 }
 
 export interface NewExecution {
@@ -30,6 +42,8 @@ export interface IngestResult {
 export interface AppendResult {
 	/** Events this call stored, ascending by seq: what the hub must fan out. */
 	stored: StoredEvent[];
+	/** The same events as their stored JSON text, for the hub (no second serialisation). */
+	rows: StoredRow[];
 	/** One entry per input event, in input order. */
 	results: IngestResult[];
 	/** The execution after the write (status and totals updated in the same transaction). */

@@ -1,0 +1,88 @@
+// Scenario "memory" (issue 5, scenario 3): server memory per idle connection.
+//
+// Method: the server runs with `--expose-gc --require bench/lib/gc-preload.cjs`; SIGUSR2 makes it
+// run two full GCs. One execution is created and a warm-up of 200 subscribers connects, subscribes
+// and disconnects (so code, pools and caches are in the baseline, not in the per-connection
+// figure). Then: GC, settle, baseline RSS (VmRSS from /proc/<pid>/status); N subscribers connect
+// and subscribe to the execution, and stay idle; settle, GC, settle, RSS again.
+// Per connection = (RSS after − RSS before) ÷ N. RSS, not heap: it includes socket buffers and
+// everything native (ws, http parser, TLS-free loopback sockets) that a viewer costs.
+import { fileURLToPath } from 'node:url';
+import { processRssKiB } from '../lib/proc.js';
+import { fmt } from '../lib/table.js';
+import { createExecution, openSubscribers, sleep, withServer, withWorkers } from '../lib/harness.js';
+
+const gcPreload = fileURLToPath(new URL('../lib/gc-preload.cjs', import.meta.url));
+
+async function gcAndRss(server, settleMs) {
+	process.kill(server.pid, 'SIGUSR2');
+	await sleep(settleMs);
+	process.kill(server.pid, 'SIGUSR2');
+	await sleep(settleMs);
+	return processRssKiB(server.pid);
+}
+
+export default {
+	name: 'memory',
+	description: 'N idle subscribed connections: server RSS per connection after GC',
+	systems: ['runwatch', 'runwatch-sse', 'socketio', 'ws-broadcast', 'ws-broadcast-tick'],
+	defaults: { connections: 5000, loadProcs: 2, settleMs: 1000, timeoutMs: 120000 },
+	quick: { connections: 2000, settleMs: 500 },
+	metrics: ['perConnKiB', 'baselineKiB', 'afterKiB', 'connections', 'openMs'],
+
+	async run(system, ctx) {
+		const p = ctx.params;
+		return withServer(
+			system,
+			ctx,
+			(server) =>
+				withWorkers(p.loadProcs, ctx, async (workers) => {
+					const executionId = await createExecution(server, 'bench-memory');
+					await openSubscribers(workers, 200, { system, server, executionId, ctx });
+					await Promise.all(workers.map((w) => w.call('close')));
+					await sleep(p.settleMs);
+					const baselineKiB = await gcAndRss(server, p.settleMs / 2);
+					const opened = await openSubscribers(workers, p.connections, { system, server, executionId, ctx, timeoutMs: p.timeoutMs });
+					await sleep(p.settleMs);
+					const afterKiB = await gcAndRss(server, p.settleMs / 2);
+					if (!server.output().includes('BENCH_GC rss=')) throw new Error('the server did not run the GC hook (SIGUSR2)');
+					return {
+						connections: p.connections,
+						openMs: Math.max(...opened.map((o) => o.openMs)),
+						baselineKiB,
+						afterKiB,
+						perConnKiB: (afterKiB - baselineKiB) / p.connections
+					};
+				}),
+			['--expose-gc', '--require', gcPreload]
+		);
+	},
+
+	report(summary, params, runs) {
+		const ws = summary.find((s) => s.system === 'ws-broadcast')?.median?.perConnKiB;
+		const rows = summary.map((s) => {
+			const m = s.median ?? {};
+			return [
+				s.label,
+				fmt(m.perConnKiB, 1),
+				Number.isFinite(m.perConnKiB / ws) ? `${fmt(m.perConnKiB / ws, 2)}×` : '-',
+				fmt(m.baselineKiB / 1024, 1),
+				fmt(m.afterKiB / 1024, 1),
+				fmt(m.openMs),
+				`${s.completedRuns}/${runs}`
+			];
+		});
+		return {
+			title: `memory: ${fmt(params.connections)} idle connections, each subscribed to one execution; server RSS after GC (median of ${runs} run(s))`,
+			headers: ['system', 'KiB per connection', '÷ ws broadcast', 'RSS before MiB', 'RSS after MiB', 'connect ms', 'ok runs'],
+			rows,
+			notes: ['Method: RSS after two forced GCs (SIGUSR2 → gc() via --expose-gc), before and after the connections; warm-up of 200 connections first.']
+		};
+	},
+
+	targets(summary) {
+		const s = summary.find((x) => x.system === 'runwatch');
+		if (!s?.median) return [];
+		return [{ target: `memory ${s.label}: ≤ 12 KiB per idle connection`, measured: `${fmt(s.median.perConnKiB, 1)} KiB`, pass: s.median.perConnKiB <= 12 }];
+	}
+};
