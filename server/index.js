@@ -38,6 +38,8 @@ if (!runtime) {
 const server = http.createServer((request, response) => {
 	const forwarded = request.headers['x-forwarded-proto'];
 	request.headers[PROTOCOL_HEADER] = forwarded === 'https' ? 'https' : 'http';
+	// Ingest skips SvelteKit (same checks and code, less per-request work); everything else is SvelteKit's.
+	if (runtime.handleFastPath(request, response)) return;
 	handler(request, response);
 });
 server.on('upgrade', (request, socket, head) => {

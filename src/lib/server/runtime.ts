@@ -8,6 +8,8 @@ import type { SseStream } from './sse/sse-stream.js';
 import { createSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
 import { WsServer } from './ws/ws-server.js';
+import { tryFastIngest } from './http/fast-ingest.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /**
  * Everything with a lifetime, created once per process. SvelteKit's server bundle, the
@@ -28,6 +30,11 @@ export interface Runtime {
 	assertAcceptingViewers(): void;
 	/** Marks one ingest request in flight; call the returned function when it is done. Throws while shutting down. */
 	beginIngest(): () => void;
+	/**
+	 * Takes `POST /api/executions/:id/events` before SvelteKit (the Node entry calls it for every
+	 * request); false for anything else.
+	 */
+	handleFastPath(request: IncomingMessage, response: ServerResponse): boolean;
 	/** Lines to print once the server listens on `url`. */
 	banner(url: string): string;
 	/** Stops taking work, finishes in-flight ingest, closes viewers with 1001, closes the store. */
@@ -75,6 +82,9 @@ export function createRuntime(config: RunwatchConfig): Runtime {
 		ws,
 		sseStreams,
 		sseSessions: new Map(),
+		handleFastPath(request, response) {
+			return tryFastIngest(this, request, response);
+		},
 		assertAcceptingViewers() {
 			if (draining) throw new RunwatchError('shutting_down', 'Server is shutting down; reconnect in a moment');
 		},

@@ -3,7 +3,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import {
 	eventBatchSchema,
 	eventsQuerySchema,
-	listQuerySchema
+	listQuerySchema,
+	type PostEventsResponse
 } from '../../protocol/api.js';
 import { eventInputSchema, idSchema, type EventInput } from '../../protocol/events.js';
 import { createExecutionSchema } from '../../protocol/executions.js';
@@ -11,7 +12,7 @@ import { EXECUTION_TAIL_EVENTS, MAX_EVENT_BYTES } from '../../protocol/limits.js
 import { invalid, RunwatchError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { PreparedEvent } from '../store/store.js';
-import { credentialsOf } from './access.js';
+import { credentialsOf, type RequestCredentials } from './access.js';
 import { readJsonBody } from './body.js';
 
 /**
@@ -19,13 +20,15 @@ import { readJsonBody } from './body.js';
  * from `event.locals`; every failure becomes `{ error: { code, message } }` in the route helper.
  */
 
+function unauthorisedIngest(): RunwatchError {
+	return new RunwatchError(
+		'unauthorized',
+		'Send the ingest token as "Authorization: Bearer <token>" (see RUNWATCH_INGEST_TOKEN, or the token file in the data directory)'
+	);
+}
+
 export function requireIngest(runtime: Runtime, request: Request, url: URL): void {
-	if (!runtime.access.canIngest(credentialsOf(request, url))) {
-		throw new RunwatchError(
-			'unauthorized',
-			'Send the ingest token as "Authorization: Bearer <token>" (see RUNWATCH_INGEST_TOKEN, or the token file in the data directory)'
-		);
-	}
+	if (!runtime.access.canIngest(credentialsOf(request, url))) throw unauthorisedIngest();
 }
 
 export function requireView(runtime: Runtime, request: Request, url: URL): void {
@@ -106,12 +109,22 @@ function prepare(event: EventInput, now: string): PreparedEvent {
 	return prepared;
 }
 
-export async function postEvents(runtime: Runtime, request: Request, url: URL, rawId: string): Promise<Response> {
-	requireIngest(runtime, request, url);
+/**
+ * The ingest core: validates, stores (acknowledging only after commit) and fans out. Shared by
+ * the SvelteKit route and the Node fast path in `fast-ingest.ts`, which differ only in how the
+ * request arrives; `readBody` runs after the token check, so nobody unauthorised is read.
+ */
+export async function ingestEvents(
+	runtime: Runtime,
+	credentials: RequestCredentials,
+	rawId: string,
+	readBody: () => Promise<unknown>
+): Promise<PostEventsResponse> {
+	if (!runtime.access.canIngest(credentials)) throw unauthorisedIngest();
 	const id = parseId(rawId);
 	const done = runtime.beginIngest();
 	try {
-		const body = await readJsonBody(request);
+		const body = await readBody();
 		const isBatch = body !== null && typeof body === 'object' && 'events' in body;
 		let inputs: EventInput[];
 		if (isBatch) {
@@ -143,8 +156,12 @@ export async function postEvents(runtime: Runtime, request: Request, url: URL, r
 		// very JSON text that was stored.
 		runtime.hub.publishRows(id, rows);
 		if (stored.length > 0) runtime.hub.publishExecution(execution);
-		return json({ accepted: stored.length, lastSeq: execution.lastSeq, results });
+		return { accepted: stored.length, lastSeq: execution.lastSeq, results };
 	} finally {
 		done();
 	}
+}
+
+export async function postEvents(runtime: Runtime, request: Request, url: URL, rawId: string): Promise<Response> {
+	return json(await ingestEvents(runtime, credentialsOf(request, url), rawId, () => readJsonBody(request)));
 }

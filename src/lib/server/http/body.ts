@@ -15,16 +15,34 @@ export const MAX_DISCARD_BYTES = 4 * MAX_BODY_BYTES;
  * oversize body is refused without being held in memory.
  */
 export async function readJsonBody(request: Request, limit = MAX_BODY_BYTES): Promise<unknown> {
-	const type = request.headers.get('content-type') ?? '';
+	return readJsonStream(
+		{
+			contentType: request.headers.get('content-type'),
+			contentLength: request.headers.get('content-length'),
+			body: request.body
+		},
+		limit
+	);
+}
+
+/** A request body however it arrived: a Fetch `Request`, or a Node request turned into a web stream. */
+export interface BodySource {
+	contentType: string | null | undefined;
+	contentLength: string | null | undefined;
+	body: ReadableStream<Uint8Array> | null;
+}
+
+export async function readJsonStream(source: BodySource, limit = MAX_BODY_BYTES): Promise<unknown> {
+	const type = source.contentType ?? '';
 	if (!/^application\/([\w.+-]+\+)?json\b/i.test(type.trim())) {
 		throw new RunwatchError(
 			'unsupported_media_type',
 			`Send the body as JSON with "Content-Type: application/json"${type ? ` (got "${type}")` : ''}`
 		);
 	}
-	if (!request.body) throw new RunwatchError('invalid_body', 'The request has no body');
-	const reader = request.body.getReader();
-	const declared = Number(request.headers.get('content-length') ?? NaN);
+	if (!source.body) throw new RunwatchError('invalid_body', 'The request has no body');
+	const reader = source.body.getReader();
+	const declared = Number(source.contentLength ?? NaN);
 	if (declared > limit) {
 		await discard(reader, 0, declared > MAX_DISCARD_BYTES);
 		throw tooLarge(limit);
