@@ -22,6 +22,11 @@ export default defineConfig({
 	expect: { timeout: 10_000 },
 	// `npm test` (scripts/test.js) adds a JSON report for its summary.
 	reporter: 'list',
+	projects: [
+		{ name: 'e2e', testIgnore: '**/dashboard/perf.spec.ts' },
+		// Measured alone, after the rest: a parallel worker's browser would show up as long tasks.
+		{ name: 'perf', testMatch: '**/dashboard/perf.spec.ts', dependencies: ['e2e'] }
+	],
 	use: {
 		...devices['Desktop Chrome'],
 		viewport: { width: 1280, height: 800 },

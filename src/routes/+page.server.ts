@@ -1,24 +1,58 @@
 import { error, fail, redirect } from '@sveltejs/kit';
+import { listQuerySchema } from '$lib/protocol/api';
 import { startDemoAgent } from '$lib/server/demo/demo-agent.js';
-import { DEFAULT_LIST_LIMIT } from '$lib/protocol/limits';
 import { credentialsOf } from '$lib/server/http/access';
+import { RunwatchError } from '$lib/server/errors';
 import type { Actions, PageServerLoad } from './$types';
+
+/** The list's filters from the address bar; empty fields count as absent. */
+function queryOf(url: URL): Record<string, string> {
+	const query: Record<string, string> = {};
+	for (const key of ['status', 'agent', 'department', 'q', 'cursor', 'limit']) {
+		const value = url.searchParams.get(key)?.trim();
+		if (value) query[key] = value;
+	}
+	return query;
+}
 
 export const load: PageServerLoad = async ({ locals, request, url }) => {
 	const runtime = locals.runwatch;
 	if (!runtime.access.canView(credentialsOf(request, url))) {
 		error(401, { message: 'Sign in or open a share link to view executions', code: 'unauthorized' });
 	}
-	const { executions } = await runtime.store.listExecutions({ limit: DEFAULT_LIST_LIMIT });
+	const raw = queryOf(url);
+	const parsed = listQuerySchema.safeParse(raw);
 	// Only a loopback server with open viewing shows its token: whoever sees this page could
 	// otherwise take it and write events.
 	const open = runtime.access.viewingIsOpen;
-	return {
-		executions,
+	const common = {
 		origin: url.origin,
 		ingestToken: open ? runtime.config.ingestToken : null,
 		demoAvailable: open
 	};
+	if (!parsed.success) {
+		const problem = parsed.error.issues[0];
+		return {
+			...common,
+			executions: [],
+			nextCursor: null,
+			filters: raw,
+			filtered: true,
+			problem: `This filter is not valid (${problem?.path.join('.') || 'query'}: ${problem?.message ?? 'invalid'}). Clear the filters to see every execution.`
+		};
+	}
+	try {
+		const { executions, nextCursor } = await runtime.store.listExecutions(parsed.data);
+		const { limit: _limit, ...filters } = parsed.data;
+		const filtered = Object.keys(filters).length > 0;
+		return { ...common, executions, nextCursor, filters: { ...filters, limit: parsed.data.limit }, filtered, problem: null };
+	} catch (e) {
+		// A cursor this server did not hand out (or from another database).
+		if (e instanceof RunwatchError && e.code === 'invalid_query') {
+			return { ...common, executions: [], nextCursor: null, filters: raw, filtered: true, problem: `${e.message}. Go back to the newest executions.` };
+		}
+		throw e;
+	}
 };
 
 export const actions: Actions = {

@@ -43,8 +43,11 @@ export function formatUsage(usage: UsageTotals): string {
 /** Longest detail shown on one timeline row; the full event is one click away later. */
 const MAX_DETAIL_CHARS = 200;
 
+/** Terminal escape sequences (colours, cursor moves): shown as colour in the output panel, dropped from one-line summaries. */
+const ANSI_ESCAPES = /\x1b\[[0-9;?]*[A-Za-z]/g;
+
 function clip(text: string): string {
-	const flat = text.replace(/\s+/g, ' ').trim();
+	const flat = text.replace(ANSI_ESCAPES, '').replace(/\s+/g, ' ').trim();
 	return flat.length > MAX_DETAIL_CHARS ? `${flat.slice(0, MAX_DETAIL_CHARS - 1)}…` : flat;
 }
 
@@ -95,4 +98,48 @@ export function describeEvent(event: StoredEvent, stepName?: string): string {
 		default:
 			return summarise(event.data);
 	}
+}
+
+/** `1.2 s`, `3m 05s`, `2h 04m`: a length of time in milliseconds. */
+export function formatMs(ms: number): string {
+	if (!Number.isFinite(ms) || ms < 0) return '—';
+	if (ms < 1000) return `${Math.round(ms)} ms`;
+	if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+	if (ms < 3_600_000) return `${Math.floor(ms / 60_000)}m ${String(Math.floor((ms % 60_000) / 1000)).padStart(2, '0')}s`;
+	return `${Math.floor(ms / 3_600_000)}h ${String(Math.floor((ms % 3_600_000) / 60_000)).padStart(2, '0')}m`;
+}
+
+/** How long an execution has run: to its end, or to `now` while it runs. */
+export function elapsedMs(startedAt: string | undefined, endedAt: string | undefined, now: number): number | undefined {
+	if (!startedAt) return undefined;
+	const start = Date.parse(startedAt);
+	const end = endedAt ? Date.parse(endedAt) : now;
+	return Number.isFinite(start) && Number.isFinite(end) ? Math.max(0, end - start) : undefined;
+}
+
+/** `+1.234 s` from the execution's start: the timeline's time column. */
+export function formatOffset(ts: string, startMs: number | undefined): string {
+	const at = Date.parse(ts);
+	if (startMs === undefined || !Number.isFinite(at)) return formatClock(ts);
+	const ms = at - startMs;
+	if (ms < 0) return `−${formatMs(-ms)}`;
+	if (ms < 60_000) return `+${(ms / 1000).toFixed(3)} s`;
+	return `+${formatMs(ms)}`;
+}
+
+/** `12,345`. */
+export function formatCount(n: number): string {
+	return n.toLocaleString('en-US');
+}
+
+/** `$0.0042`, `$1.27`, `—` for nothing spent. */
+export function formatCost(usd: number): string {
+	if (!usd) return '—';
+	return `$${usd.toFixed(usd < 0.01 ? 4 : 2)}`;
+}
+
+/** `812 in · 64 out`. */
+export function formatTokens(usage: UsageTotals): string {
+	if (!usage.inputTokens && !usage.outputTokens) return '—';
+	return `${formatCount(usage.inputTokens)} in · ${formatCount(usage.outputTokens)} out`;
 }

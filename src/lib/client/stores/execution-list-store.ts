@@ -1,10 +1,9 @@
 import { readable, type Readable } from 'svelte/store';
 import { browser } from '$app/environment';
-import type { StoredEvent } from '../../protocol/events.js';
-import type { Execution } from '../../protocol/executions.js';
+import { executionListSchema } from '../../protocol/api.js';
+import type { Execution, ExecutionStatus } from '../../protocol/executions.js';
 import type { Connection } from '../connection.js';
 import { sharedConnection } from './connection-store.js';
-import { applyEvents } from './execution-state.js';
 import { createBatcher, nextFrame, type FrameScheduler } from './frame.js';
 
 export interface ExecutionListStoreOptions {
@@ -14,51 +13,140 @@ export interface ExecutionListStoreOptions {
 	schedule?: FrameScheduler;
 }
 
-/**
- * A server-rendered list of executions with live status, usage and last seq.
- *
- * Each execution is followed from the seq it was rendered with, not "live from now": an
- * execution that finished between the render and the subscribe must not stay `running` on the
- * list, and the reducer needs every event after that seq to get status and usage right. The
- * replay is only what happened in those few hundred milliseconds.
- */
-export function executionListStore(
-	initial: readonly Execution[],
-	options: ExecutionListStoreOptions = {}
-): Readable<Execution[]> {
-	let list: Execution[] = [...initial];
+/** The list page's filters, as in `GET /api/executions`. */
+export interface ListFilters {
+	status?: ExecutionStatus;
+	agent?: string;
+	department?: string;
+	q?: string;
+	cursor?: string;
+	limit?: number;
+}
 
-	return readable(list, (set) => {
+export interface ExecutionFeed {
+	executions: Execution[];
+	nextCursor: string | null;
+	/** Set when re-reading the page after a reconnect failed; the live feed carries on. */
+	refreshError: string | null;
+}
+
+export interface ExecutionFeedOptions extends ExecutionListStoreOptions {
+	/** For re-reading the page after a reconnect. Default: the global `fetch`. */
+	fetch?: typeof fetch;
+}
+
+/** The query string of `filters`, for the API and for links. */
+export function filtersQuery(filters: ListFilters): URLSearchParams {
+	const params = new URLSearchParams();
+	for (const key of ['status', 'agent', 'department', 'q', 'cursor', 'limit'] as const) {
+		const value = filters[key];
+		if (value !== undefined && value !== '') params.set(key, String(value));
+	}
+	return params;
+}
+
+/**
+ * Whether the server would list `execution` under `filters` (the cursor aside). The search
+ * mirrors the server's: a case-insensitive substring of id, agent, department or metadata.
+ */
+export function matchesFilters(execution: Execution, filters: ListFilters): boolean {
+	if (filters.status && execution.status !== filters.status) return false;
+	if (filters.agent && execution.agent.name !== filters.agent) return false;
+	if (filters.department && execution.department?.name !== filters.department) return false;
+	if (filters.q) {
+		const q = filters.q.toLowerCase();
+		const haystack = [execution.id, execution.agent.name, execution.department?.name ?? '', JSON.stringify(execution.metadata)];
+		if (!haystack.some((text) => text.toLowerCase().includes(q))) return false;
+	}
+	return true;
+}
+
+/** Newest first, as the server orders the list. */
+function newerFirst(a: Execution, b: Execution): number {
+	if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? 1 : -1;
+	return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+/** The later of two copies of one execution: summaries only move forward. */
+function later(a: Execution, b: Execution): Execution {
+	if (a.lastSeq !== b.lastSeq) return a.lastSeq > b.lastSeq ? a : b;
+	return Date.parse(b.updatedAt) >= Date.parse(a.updatedAt) ? b : a;
+}
+
+/** The list after live summaries: updated in place, dropped when they stop matching, new ones in order. */
+export function mergeExecutions(list: readonly Execution[], updates: readonly Execution[], filters: ListFilters): Execution[] {
+	const byId = new Map(list.map((execution) => [execution.id, execution]));
+	const limit = filters.limit ?? Number.POSITIVE_INFINITY;
+	const oldest = list.at(-1);
+	for (const update of updates) {
+		const known = byId.get(update.id);
+		const next = known ? later(known, update) : update;
+		if (!matchesFilters(next, filters)) {
+			byId.delete(update.id);
+			continue;
+		}
+		// Only the first page grows, and only with executions that belong on it.
+		if (!known && (filters.cursor || (oldest && list.length >= limit && newerFirst(next, oldest) > 0))) continue;
+		byId.set(update.id, next);
+	}
+	return [...byId.values()].sort(newerFirst);
+}
+
+/**
+ * One page of the list, live: new executions appear (on the first page), statuses, usage and
+ * durations change, all from the connection's execution feed, applied once per frame. After
+ * every (re)subscribe the page is read again, since the feed only says what changed from then on.
+ */
+export function executionFeedStore(
+	initial: { executions: readonly Execution[]; nextCursor: string | null },
+	filters: ListFilters,
+	options: ExecutionFeedOptions = {}
+): Readable<ExecutionFeed> {
+	let feed: ExecutionFeed = { executions: [...initial.executions], nextCursor: initial.nextCursor, refreshError: null };
+
+	return readable(feed, (set) => {
 		const connection = options.connection ?? (browser ? sharedConnection() : undefined);
 		if (!connection) return;
-		const batcher = createBatcher<{ executionId: string; events: StoredEvent[] }>((batches) => {
-			const byId = new Map<string, StoredEvent[]>();
-			for (const { executionId, events } of batches) {
-				const queued = byId.get(executionId);
-				if (queued) for (const event of events) queued.push(event);
-				else byId.set(executionId, [...events]);
-			}
-			let changed = false;
-			const next = list.map((execution) => {
-				const events = byId.get(execution.id);
-				if (!events) return execution;
-				const updated = applyEvents(execution, events);
-				if (updated !== execution) changed = true;
-				return updated;
-			});
-			if (!changed) return;
-			list = next;
-			set(list);
-		}, options.schedule ?? nextFrame);
-
-		set(list);
-		const unsubscribers = list.map((execution) =>
-			connection.subscribe(execution.id, execution.lastSeq, {
-				onEvents: (events) => batcher.push([{ executionId: execution.id, events }])
-			})
+		let stopped = false;
+		const update = (next: ExecutionFeed) => {
+			feed = next;
+			set(feed);
+		};
+		const batcher = createBatcher<Execution>(
+			(updates) => update({ ...feed, executions: mergeExecutions(feed.executions, updates, filters) }),
+			options.schedule ?? nextFrame
 		);
+
+		async function refresh(): Promise<void> {
+			try {
+				const response = await (options.fetch ?? fetch)(`/api/executions?${filtersQuery(filters)}`, {
+					headers: { accept: 'application/json' }
+				});
+				if (!response.ok) throw new Error(`the server answered ${response.status}`);
+				const page = executionListSchema.parse(await response.json());
+				if (stopped) return;
+				batcher.flush();
+				// Anything the feed delivered meanwhile may be newer than this read: keep the later copy.
+				const known = new Map(feed.executions.map((execution) => [execution.id, execution]));
+				const executions = page.executions.map((execution) => {
+					const held = known.get(execution.id);
+					return held ? later(execution, held) : execution;
+				});
+				update({ executions, nextCursor: page.nextCursor, refreshError: null });
+			} catch (e) {
+				if (stopped) return;
+				update({ ...feed, refreshError: `Could not refresh the list: ${e instanceof Error ? e.message : String(e)}` });
+			}
+		}
+
+		set(feed);
+		const unsubscribe = connection.subscribeExecutions({
+			onExecution: (execution) => batcher.push([execution]),
+			onSubscribed: () => void refresh()
+		});
 		return () => {
-			for (const unsubscribe of unsubscribers) unsubscribe();
+			stopped = true;
+			unsubscribe();
 			batcher.cancel();
 			batcher.flush();
 		};

@@ -3,8 +3,8 @@ import { get } from 'svelte/store';
 import type { Execution } from '../../protocol/executions.js';
 import { Connection } from '../connection.js';
 import { FakeTransportFactory, fakeEvent, fakeEvents } from '../testing/fake-transport.js';
-import { executionListStore } from './execution-list-store.js';
-import { executionStore, initialExecutionView, type ExecutionView } from './execution-store.js';
+import { executionFeedStore, matchesFilters, mergeExecutions } from './execution-list-store.js';
+import { eventDepth, executionStore, initialExecutionView, stepDepth, type ExecutionView } from './execution-store.js';
 import type { FrameScheduler } from './frame.js';
 
 function execution(overrides: Partial<Execution> = {}): Execution {
@@ -143,32 +143,131 @@ describe('executionStore', () => {
 	});
 });
 
-describe('executionListStore', () => {
-	it('follows each listed execution from its rendered seq and updates status in one batch', () => {
-		const { factory, connection, frames } = setup();
-		const store = executionListStore(
-			[execution({ id: 'a', status: 'running', lastSeq: 1 }), execution({ id: 'b', lastSeq: 0 })],
-			{ connection, schedule: frames.schedule }
+describe('executionStore scroll-back', () => {
+	function pageResponse(events: ReturnType<typeof fakeEvents>, lastSeq: number) {
+		return new Response(JSON.stringify({ events, lastSeq }), { status: 200, headers: { 'content-type': 'application/json' } });
+	}
+
+	it('loads older events in front, one request at a time, until the first event is held', async () => {
+		const { connection, frames } = setup();
+		const requests: string[] = [];
+		const fetchOlder = (async (url: string) => {
+			requests.push(url);
+			const before = Number(new URL(url, 'http://x').searchParams.get('before'));
+			const limit = Number(new URL(url, 'http://x').searchParams.get('limit'));
+			return pageResponse(fakeEvents(Math.max(1, before - limit), before - 1), 1000);
+		}) as unknown as typeof fetch;
+		const output = fakeEvent(950, 'output', { text: 'new' });
+		const store = executionStore(
+			{ execution: execution({ status: 'running', lastSeq: 1000 }), events: [...fakeEvents(901, 949), output, ...fakeEvents(951, 1000)] },
+			{ connection, schedule: frames.schedule, fetch: fetchOlder }
 		);
-		const updates: Execution[][] = [];
-		const stop = store.subscribe((list) => updates.push(list));
+		const stop = store.subscribe(() => {});
+		expect(get(store).hasOlder).toBe(true);
+		await Promise.all([store.loadOlder(500), store.loadOlder(500)]);
+		expect(requests).toEqual(['/api/executions/run-1/events?before=901&limit=500']);
+		expect(get(store).events[0]!.seq).toBe(401);
+		await store.loadOlder(500);
+		const view = get(store);
+		expect(view.events.map((e) => e.seq)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+		expect(view.hasOlder).toBe(false);
+		expect(view.output).toBe('new');
+		// The summary came from the server and is not counted again.
+		expect(view.execution.lastSeq).toBe(1000);
+		await store.loadOlder();
+		expect(requests).toHaveLength(2);
+		expect(get(store.older)).toEqual({ state: 'idle' });
+		stop();
+	});
+
+	it('says when loading older events failed, and keeps what it has', async () => {
+		const { connection, frames } = setup();
+		const failing = (async () => new Response('{}', { status: 503 })) as unknown as typeof fetch;
+		const store = executionStore(
+			{ execution: execution({ status: 'running', lastSeq: 20 }), events: fakeEvents(11, 20) },
+			{ connection, schedule: frames.schedule, fetch: failing }
+		);
+		await store.loadOlder();
+		expect(get(store.older)).toMatchObject({ state: 'error' });
+		expect(get(store).events).toHaveLength(10);
+	});
+});
+
+describe('step spans', () => {
+	it('pairs step-start and step-end, nests by parentStepId and marks failures', () => {
+		const start = (seq: number, id: string, parent?: string) => {
+			const event = fakeEvent(seq, 'step-start', { name: id, kind: 'tool' });
+			event.stepId = id;
+			if (parent) event.parentStepId = parent;
+			return event;
+		};
+		const end = (seq: number, id: string, data: unknown = {}) => {
+			const event = fakeEvent(seq, 'step-end', data);
+			event.stepId = id;
+			return event;
+		};
+		const inner = fakeEvent(3, 'log');
+		inner.stepId = 'child';
+		const events = [start(1, 'parent'), start(2, 'child', 'parent'), inner, end(4, 'child', { error: 'timeout' })];
+		const view = initialExecutionView({ execution: execution({ status: 'running', lastSeq: 4 }), events });
+		expect(view.spans.get('child')).toMatchObject({ parentId: 'parent', startSeq: 2, endSeq: 4, failed: true });
+		expect(view.spans.get('parent')).toMatchObject({ startSeq: 1, failed: false });
+		expect(view.spans.get('parent')?.endSeq).toBeUndefined();
+		expect(stepDepth(view.spans, 'child')).toBe(1);
+		expect(eventDepth(view.spans, inner)).toBe(2);
+		expect(eventDepth(view.spans, events[1]!)).toBe(1);
+		expect(view.typeCounts.get('step-start')).toBe(2);
+	});
+});
+
+describe('executionFeedStore', () => {
+	function listResponse(executions: Execution[]) {
+		return new Response(JSON.stringify({ executions, nextCursor: null }), { status: 200, headers: { 'content-type': 'application/json' } });
+	}
+
+	it('adds new executions on the first page, updates and drops by filter, and re-reads the page on every subscribe', async () => {
+		const { factory, connection, frames } = setup();
+		const reads: string[] = [];
+		let server = [execution({ id: 'a', status: 'running', lastSeq: 1, createdAt: '2025-01-01T00:00:01.000Z' })];
+		const fetchList = (async (url: string) => {
+			reads.push(url);
+			return listResponse(server);
+		}) as unknown as typeof fetch;
+		const store = executionFeedStore({ executions: server, nextCursor: null }, { status: 'running', limit: 50 }, {
+			connection,
+			schedule: frames.schedule,
+			fetch: fetchList
+		});
+		const stop = store.subscribe(() => {});
 		const t = factory.last;
 		t.open();
-		expect(t.sentOf('subscribe')).toEqual([
-			{ type: 'subscribe', executionId: 'a', since: 1 },
-			{ type: 'subscribe', executionId: 'b', since: 0 }
-		]);
-		t.receive({ type: 'subscribed', executionId: 'a', lastSeq: 2 });
-		t.receive({ type: 'subscribed', executionId: 'b', lastSeq: 1 });
-		t.receive({ type: 'event', executionId: 'a', event: fakeEvent(2, 'agent-complete', {}) });
-		t.receive({ type: 'event', executionId: 'b', event: fakeEvent(1, 'agent-start', {}) });
+		expect(t.sentOf('subscribe-executions')).toHaveLength(1);
+		t.receive({ type: 'executions-subscribed' });
+		await vi.waitFor(() => expect(reads).toEqual(['/api/executions?status=running&limit=50']));
+
+		const b = execution({ id: 'b', status: 'running', lastSeq: 1, createdAt: '2025-01-01T00:00:02.000Z' });
+		const pendingC = execution({ id: 'c', status: 'pending', createdAt: '2025-01-01T00:00:03.000Z' });
+		t.receive({ type: 'execution', execution: b });
+		t.receive({ type: 'execution', execution: pendingC });
+		t.receive({ type: 'execution', execution: { ...server[0]!, status: 'completed', lastSeq: 2 } });
 		frames.run();
-		expect(updates).toHaveLength(2);
-		expect(updates[1]!.map((e) => [e.id, e.status, e.lastSeq])).toEqual([
-			['a', 'completed', 2],
-			['b', 'running', 1]
-		]);
+		// b is new and running; c does not match the filter; a completed and left the filter.
+		expect(get(store).executions.map((e) => e.id)).toEqual(['b']);
+
+		// After a reconnect the page is read again and merged with what the feed brought.
+		server = [b, execution({ id: 'd', status: 'running', createdAt: '2025-01-01T00:00:00.000Z' })];
+		t.receive({ type: 'executions-subscribed' });
+		await vi.waitFor(() => expect(get(store).executions.map((e) => e.id)).toEqual(['b', 'd']));
 		stop();
-		expect(t.sentOf('unsubscribe')).toHaveLength(2);
+		expect(t.sentOf('unsubscribe-executions')).toHaveLength(1);
+	});
+
+	it('matches filters the way the server does', () => {
+		const e = execution({ id: 'Run-42', agent: { name: 'triage' }, department: { name: 'Support' }, metadata: { ticket: 'ZD-9' } });
+		expect(matchesFilters(e, { q: 'zd-9' })).toBe(true);
+		expect(matchesFilters(e, { q: 'run-4', agent: 'triage', department: 'Support' })).toBe(true);
+		expect(matchesFilters(e, { department: 'Sales' })).toBe(false);
+		expect(mergeExecutions([e], [{ ...e, lastSeq: 5 }], { cursor: 'x' })[0]!.lastSeq).toBe(5);
+		expect(mergeExecutions([e], [execution({ id: 'new' })], { cursor: 'x' }).map((x) => x.id)).toEqual(['Run-42']);
 	});
 });

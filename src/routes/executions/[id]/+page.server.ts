@@ -1,8 +1,14 @@
 import { error } from '@sveltejs/kit';
 import { idSchema } from '$lib/protocol/events';
-import { EXECUTION_TAIL_EVENTS } from '$lib/protocol/limits';
 import { credentialsOf } from '$lib/server/http/access';
 import type { PageServerLoad } from './$types';
+
+/**
+ * Events rendered into the page: the newest few screens. The HTML stays small and quick at any
+ * size (the page never ships 100,000 events); the page fetches older ones as the person scrolls
+ * back. Kept under the timeline's full-render limit, so a page without JavaScript shows them all.
+ */
+const SSR_WINDOW_EVENTS = 300;
 
 export const load: PageServerLoad = async ({ locals, params, request, url }) => {
 	const runtime = locals.runwatch;
@@ -16,6 +22,6 @@ export const load: PageServerLoad = async ({ locals, params, request, url }) => 
 
 	// Read after the execution row, so the tail covers at least its lastSeq; the page folds any
 	// newer events in and goes live from the highest seq it holds.
-	const events = await runtime.store.readTail(execution.id, EXECUTION_TAIL_EVENTS);
+	const events = await runtime.store.readTail(execution.id, SSR_WINDOW_EVENTS);
 	return { execution, events };
 };

@@ -1,0 +1,79 @@
+/**
+ * Within this many pixels of the bottom counts as "at the latest": sub-pixel layout and a last
+ * half-row must not switch following off.
+ */
+const AT_BOTTOM_PX = 32;
+
+/** A scroll only counts as the person's own when it comes this soon after their input. */
+const INTENT_MS = 1000;
+
+/**
+ * Keeps a scrolling panel pinned to its newest content until the person scrolls up, and tells
+ * the component when that changes (to offer "Jump to latest"). Only scrolls the person causes
+ * (wheel, touch, keys, dragging the scrollbar) stop following: a virtualized list that corrects
+ * its own scroll position while it measures rows must not.
+ */
+export class TailFollow {
+	#el: HTMLElement | undefined;
+	#following = true;
+	#intentAt = 0;
+	readonly #onChange: (following: boolean) => void;
+
+	constructor(onChange: (following: boolean) => void) {
+		this.#onChange = onChange;
+	}
+
+	get following(): boolean {
+		return this.#following;
+	}
+
+	/** Starts watching `el`; returns the function that stops. */
+	attach(el: HTMLElement): () => void {
+		this.#el = el;
+		const intent = () => (this.#intentAt = performance.now());
+		const keys = (event: KeyboardEvent) => {
+			if (['ArrowUp', 'ArrowDown', 'PageUp', 'PageDown', 'Home', 'End', ' '].includes(event.key)) intent();
+		};
+		const onScroll = () => {
+			const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight <= AT_BOTTOM_PX;
+			if (atBottom) this.#set(true);
+			else if (performance.now() - this.#intentAt < INTENT_MS) this.#set(false);
+		};
+		const passive = { passive: true } as const;
+		el.addEventListener('wheel', intent, passive);
+		el.addEventListener('touchmove', intent, passive);
+		el.addEventListener('pointerdown', intent, passive);
+		el.addEventListener('keydown', keys);
+		el.addEventListener('scroll', onScroll, passive);
+		return () => {
+			el.removeEventListener('wheel', intent);
+			el.removeEventListener('touchmove', intent);
+			el.removeEventListener('pointerdown', intent);
+			el.removeEventListener('keydown', keys);
+			el.removeEventListener('scroll', onScroll);
+			if (this.#el === el) this.#el = undefined;
+		};
+	}
+
+	/** After new content: back to the bottom, if following. */
+	stick(): void {
+		if (this.#following && this.#el) this.#el.scrollTop = this.#el.scrollHeight;
+	}
+
+	/** "Jump to latest". */
+	jump(): void {
+		this.#set(true);
+		this.stick();
+	}
+
+	/** Stop following without a scroll (the person selected an older row with the keyboard). */
+	pause(): void {
+		this.#set(false);
+	}
+
+	#set(following: boolean): void {
+		if (following === this.#following) return;
+		this.#following = following;
+		this.#onChange(following);
+	}
+}

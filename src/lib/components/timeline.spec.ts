@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { fakeEvent } from '$lib/client/testing/fake-transport';
+import type { StepSpan } from '$lib/client/stores/execution-store';
+import { eventTone, failingError, filterEvents, spanBar, waterfallEnd } from './timeline';
+
+const span = (overrides: Partial<StepSpan> = {}): StepSpan => ({
+	id: 's',
+	name: 'search',
+	kind: 'tool',
+	startSeq: 1,
+	startTs: '2025-01-01T00:00:01.000Z',
+	failed: false,
+	...overrides
+});
+const T0 = Date.parse('2025-01-01T00:00:00.000Z');
+
+describe('spanBar', () => {
+	it('places a finished step on the waterfall', () => {
+		const bar = spanBar(span({ endTs: '2025-01-01T00:00:03.000Z' }), T0, T0 + 10_000, true);
+		expect(bar).toEqual({ left: 0.1, width: 0.2, ms: 2000, state: 'done' });
+	});
+	it('shows a step without an end as running up to now, or unfinished once the execution ended', () => {
+		expect(spanBar(span(), T0, T0 + 5000, false)).toMatchObject({ state: 'running', ms: 4000, left: 0.2, width: 0.8 });
+		expect(spanBar(span(), T0, T0 + 5000, true)?.state).toBe('unfinished');
+		expect(spanBar(span({ endTs: '2025-01-01T00:00:02.000Z', failed: true }), T0, T0 + 5000, true)?.state).toBe('failed');
+	});
+});
+
+describe('filterEvents', () => {
+	const events = [
+		fakeEvent(1, 'agent-start', {}),
+		fakeEvent(2, 'log', { level: 'info', message: 'Fetching the Ledger' }),
+		fakeEvent(3, 'output', { text: 'hello' }),
+		fakeEvent(4, 'error', { message: 'boom', stack: 'at ledger.js:1' })
+	];
+	it('returns the same array without a filter (no copy per frame)', () => {
+		expect(filterEvents(events, { types: [], query: '' })).toBe(events);
+	});
+	it('filters by type and searches data in any case', () => {
+		expect(filterEvents(events, { types: ['log', 'error'], query: '' }).map((e) => e.seq)).toEqual([2, 4]);
+		expect(filterEvents(events, { types: [], query: 'LEDGER' }).map((e) => e.seq)).toEqual([2, 4]);
+		expect(filterEvents(events, { types: ['error'], query: 'ledger' }).map((e) => e.seq)).toEqual([4]);
+	});
+	it('finds the failing error and colours errors and warnings', () => {
+		expect(failingError(events)?.seq).toBe(4);
+		expect(eventTone(events[3]!)).toBe('bad');
+		expect(eventTone(fakeEvent(5, 'log', { level: 'warn', message: 'hm' }))).toBe('warn');
+		expect(eventTone(fakeEvent(6, 'step-end', { error: 'timeout' }))).toBe('bad');
+	});
+});
+
+describe('waterfallEnd', () => {
+	it('rounds a running scale up to a steady step', () => {
+		expect(waterfallEnd(0, 12_300)).toBe(15_000);
+		expect(waterfallEnd(0, 14_999)).toBe(15_000);
+		expect(waterfallEnd(0, 180_001)).toBe(200_000);
+		expect(waterfallEnd(0, 400)).toBe(1000);
+		expect(waterfallEnd(undefined, 5)).toBe(5);
+	});
+});

@@ -1,0 +1,99 @@
+import type { StoredEvent } from '$lib/protocol/events';
+import type { StepSpan } from '$lib/client/stores/execution-store';
+
+/*
+ * What the timeline shows for each event, kept out of the components so it can be tested and
+ * so each row does only cheap work (only rows on screen are rendered).
+ */
+
+export type Tone = 'bad' | 'warn' | 'ok' | '';
+
+function record(value: unknown): Record<string, unknown> {
+	return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+}
+
+/** How a row is coloured: errors (and failed steps) stand out; warnings less so. */
+export function eventTone(event: StoredEvent, span?: StepSpan): Tone {
+	const data = record(event.data);
+	if (event.type === 'error') return 'bad';
+	if (event.type === 'log') return data.level === 'error' ? 'bad' : data.level === 'warn' ? 'warn' : '';
+	if (event.type === 'step-end' && data.error !== undefined && data.error !== null) return 'bad';
+	if (event.type === 'step-start' && span?.failed) return 'bad';
+	if (event.type === 'agent-complete') return 'ok';
+	if (event.type === 'cancelled') return 'warn';
+	return '';
+}
+
+export interface SpanBar {
+	/** Fractions of the waterfall's width. */
+	left: number;
+	width: number;
+	/** Milliseconds the step took, or has run so far. */
+	ms: number;
+	state: 'done' | 'failed' | 'running' | 'unfinished';
+}
+
+/**
+ * A step's bar on the waterfall from `startMs` to `endMs` (the execution's end, or now). A step
+ * with no end is running while the execution runs, and "unfinished" once it has ended.
+ */
+export function spanBar(span: StepSpan, startMs: number | undefined, endMs: number, executionEnded: boolean): SpanBar | undefined {
+	if (!span.startTs || startMs === undefined) return undefined;
+	const from = Date.parse(span.startTs);
+	const to = span.endTs ? Date.parse(span.endTs) : executionEnded ? endMs : Math.max(endMs, from);
+	const total = Math.max(1, endMs - startMs);
+	const left = Math.min(1, Math.max(0, (from - startMs) / total));
+	const width = Math.min(1 - left, Math.max(0, (to - from) / total));
+	const state = span.endTs ? (span.failed ? 'failed' : 'done') : executionEnded ? 'unfinished' : 'running';
+	return { left, width, ms: Math.max(0, to - from), state };
+}
+
+/**
+ * The end of a running execution's waterfall: `at` rounded up to half a power of ten of the
+ * elapsed time (5 s steps at 12 s, 50 s steps at 3 min), at least one second.
+ */
+export function waterfallEnd(startMs: number | undefined, at: number): number {
+	if (startMs === undefined || at <= startMs) return at;
+	const elapsed = at - startMs;
+	const step = Math.max(1000, 10 ** Math.floor(Math.log10(elapsed)) / 2);
+	return startMs + Math.ceil(elapsed / step) * step;
+}
+
+const searchable = new WeakMap<StoredEvent, string>();
+
+/** Lower-case text a search looks through: type, step id and the event's data as JSON. Cached per event. */
+export function searchText(event: StoredEvent): string {
+	let text = searchable.get(event);
+	if (text === undefined) {
+		let data = '';
+		try {
+			data = event.data === undefined ? '' : JSON.stringify(event.data);
+		} catch {
+			// not serialisable: searched by type and step only
+		}
+		text = `${event.type} ${event.stepId ?? ''} ${event.parentStepId ?? ''} ${data}`.toLowerCase();
+		searchable.set(event, text);
+	}
+	return text;
+}
+
+export interface TimelineFilter {
+	/** Event types to show; empty shows every type. */
+	types: readonly string[];
+	/** Text to look for (any case); empty matches everything. */
+	query: string;
+}
+
+/** The events to show. Without a filter, the same array (no copy per frame while streaming). */
+export function filterEvents(events: StoredEvent[], filter: TimelineFilter): StoredEvent[] {
+	const query = filter.query.trim().toLowerCase();
+	if (filter.types.length === 0 && !query) return events;
+	const types = new Set(filter.types);
+	return events.filter((event) => (types.size === 0 || types.has(event.type)) && (!query || searchText(event).includes(query)));
+}
+
+/** The error event that failed the execution, searched from the newest. */
+export function failingError(events: readonly StoredEvent[]): StoredEvent | undefined {
+	for (let i = events.length - 1; i >= 0; i--) if (events[i]!.type === 'error') return events[i];
+	return undefined;
+}
