@@ -26,17 +26,19 @@ test('the page renders the newest window and the first event stays reachable by 
 	await expect(page.getByTestId('timeline')).toContainText('Showing events from #1,201');
 
 	// Keyboard: Home selects the first held row and asks for the page before it, until seq 1.
+	// Done when seq 1 is the selected row: merely being in the DOM is not enough, since the
+	// virtual list may render it for a moment while it keeps the scroll position over a prepend.
 	const listbox = page.getByRole('listbox');
 	await listbox.focus();
 	await expect
 		.poll(
 			async () => {
 				await page.keyboard.press('Home');
-				return row(page, 1).count();
+				return row(page, 1).evaluateAll((rows) => rows.length === 1 && rows[0]!.getAttribute('aria-selected') === 'true');
 			},
 			{ timeout: 15_000, message: 'the first event is reachable' }
 		)
-		.toBe(1);
+		.toBe(true);
 	await expect(row(page, 1)).toBeVisible();
 	await expect(row(page, 1)).toHaveAttribute('aria-selected', 'true');
 	await expect(page.getByTestId('timeline')).toContainText('From the first event');

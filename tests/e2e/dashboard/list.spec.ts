@@ -79,8 +79,11 @@ test('cursor pagination: older pages and back to the newest', async ({ page, fre
 	for (let pageNo = 0; pageNo < 3; pageNo++) {
 		for (const id of await page.getByTestId('execution-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')!))) seen.add(id);
 		if (pageNo < 2) {
+			// Wait for the next page itself: from the second page on, the URL has a cursor already.
+			const firstBefore = await page.getByTestId('execution-row').first().getAttribute('data-id');
 			await page.getByTestId('older-page').click();
 			await expect(page).toHaveURL(/cursor=/);
+			await expect(page.getByTestId('execution-row').first()).not.toHaveAttribute('data-id', firstBefore!);
 		}
 	}
 	expect(seen.size).toBe(7);
