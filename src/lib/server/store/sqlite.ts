@@ -94,9 +94,9 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 		),
 		getExecution: db.prepare<[string], ExecutionRow>('SELECT * FROM executions WHERE id = ?'),
 		updateState: db.prepare(
-			`UPDATE executions SET status = @status, started_at = @startedAt, ended_at = @endedAt,
-			   last_seq = @lastSeq, input_tokens = @inputTokens, output_tokens = @outputTokens,
-			   cost_usd = @costUsd, error = @error, updated_at = @updatedAt
+			`UPDATE executions SET status = @status, started_at = @started_at, ended_at = @ended_at,
+			   last_seq = @last_seq, input_tokens = @input_tokens, output_tokens = @output_tokens,
+			   cost_usd = @cost_usd, error = @error, updated_at = @updated_at
 			 WHERE id = @id`
 		),
 		findEvent: db.prepare<[string, string], { seq: number }>(
@@ -140,21 +140,21 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 			rows.push({ seq, json });
 			results.push({ id: event.id, seq, duplicate: false });
 		}
-		if (stored.length > 0) {
-			q.updateState.run({
-				id: executionId,
-				status: state.status,
-				startedAt: state.startedAt ?? null,
-				endedAt: state.endedAt ?? null,
-				lastSeq: state.lastSeq,
-				inputTokens: state.usage.inputTokens,
-				outputTokens: state.usage.outputTokens,
-				costUsd: state.usage.costUsd,
-				error: state.error ?? null,
-				updatedAt: new Date().toISOString()
-			});
-		}
-		const after = stored.length > 0 ? q.getExecution.get(executionId)! : row;
+		if (stored.length === 0) return { stored, rows, results, execution: toExecution(row) };
+		// The row as it is about to be written: stored, and returned without reading it back.
+		const after: ExecutionRow = {
+			...row,
+			status: state.status,
+			started_at: state.startedAt ?? null,
+			ended_at: state.endedAt ?? null,
+			last_seq: state.lastSeq,
+			input_tokens: state.usage.inputTokens,
+			output_tokens: state.usage.outputTokens,
+			cost_usd: state.usage.costUsd,
+			error: state.error ?? null,
+			updated_at: new Date().toISOString()
+		};
+		q.updateState.run(after);
 		return { stored, rows, results, execution: toExecution(after) };
 	});
 
