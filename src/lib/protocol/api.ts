@@ -28,13 +28,16 @@ function queryInt(name: string, max: number) {
 		.refine((n) => n <= max, `${name} must be at most ${max}`);
 }
 
+/** A sequence number given as text (a query value, or SSE's `Last-Event-ID`). */
+export const seqTextSchema = queryInt('since', Number.MAX_SAFE_INTEGER);
+
 /**
  * `?since=SEQ` pages forward (events after SEQ, oldest first); `?before=SEQ` pages back (the
  * newest `limit` events before SEQ, still returned oldest first). One or the other.
  */
 export const eventsQuerySchema = z
 	.object({
-		since: queryInt('since', Number.MAX_SAFE_INTEGER).optional(),
+		since: seqTextSchema.optional(),
 		before: queryInt('before', Number.MAX_SAFE_INTEGER).optional(),
 		limit: queryInt('limit', MAX_EVENTS_PAGE)
 			.refine((n) => n > 0, 'limit must be at least 1')

@@ -1,21 +1,22 @@
+import { seqTextSchema } from '../../protocol/api.js';
 import { idSchema } from '../../protocol/events.js';
 import { invalid, RunwatchError } from '../errors.js';
 import { requireView } from '../http/api.js';
 import type { Runtime } from '../runtime.js';
 import { SSE_HEADERS, SseStream } from './sse-stream.js';
 
-const SEQ = /^\d{1,16}$/;
-
-/** `Last-Event-ID` wins over `?since=`: EventSource reconnects to the same URL with the header. */
+/**
+ * `Last-Event-ID` wins over `?since=`: EventSource reconnects to the same URL with the header.
+ * A header that is not a seq is ignored (it came from somewhere else); a bad `since` is a 400.
+ */
 function resumePoint(request: Request, url: URL): number {
-	const header = request.headers.get('last-event-id')?.trim();
-	if (header && SEQ.test(header) && Number.isSafeInteger(Number(header))) return Number(header);
+	const header = seqTextSchema.safeParse(request.headers.get('last-event-id')?.trim());
+	if (header.success) return header.data;
 	const since = url.searchParams.get('since');
 	if (since === null) return 0;
-	if (!SEQ.test(since) || !Number.isSafeInteger(Number(since))) {
-		throw new RunwatchError('invalid_query', 'since must be a non-negative safe integer');
-	}
-	return Number(since);
+	const parsed = seqTextSchema.safeParse(since);
+	if (!parsed.success) throw invalid('invalid_query', parsed.error);
+	return parsed.data;
 }
 
 /**
