@@ -79,6 +79,29 @@ export const MAX_CANCEL_REASON_LENGTH = 500;
  */
 export const MAX_CANCEL_WAIT_SECONDS = 25;
 
+/**
+ * How long a sign-in lasts. A week: people keep a dashboard open across days; signing out (or
+ * changing RUNWATCH_VIEWER_TOKEN) ends a session sooner.
+ */
+export const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
+
+/**
+ * How often live connections are checked for an expired session or share. Half of the 2 s in
+ * which the contract promises expiry takes effect.
+ */
+export const ACCESS_SWEEP_MS = 1000;
+
+/** Shortest and longest life of a share link (`expiresInSeconds`); absent means until revoked. */
+export const MIN_SHARE_SECONDS = 1;
+export const MAX_SHARE_SECONDS = 365 * 24 * 3600;
+
+/**
+ * Failed sign-ins one client address may make per window before it must wait: enough for typos,
+ * far too few to guess a token.
+ */
+export const MAX_FAILED_SIGN_INS = 5;
+export const SIGN_IN_WINDOW_MS = 60_000;
+
 /** Longest free-text name (agent, department, event type, step name). */
 export const MAX_NAME_LENGTH = 200;
 

@@ -1,7 +1,8 @@
 import { seqTextSchema } from '../../protocol/api.js';
 import { idSchema } from '../../protocol/events.js';
 import { invalid, RunwatchError } from '../errors.js';
-import { requireView } from '../http/api.js';
+import { forbiddenMessage } from '../access/access.js';
+import { requireView } from '../access/request-access.js';
 import type { Runtime } from '../runtime.js';
 import { SSE_HEADERS, SseStream } from './sse-stream.js';
 
@@ -24,10 +25,10 @@ function resumePoint(request: Request, url: URL): number {
  * `id: <seq>`, from the resume point on; then live. Works with `curl -N` and EventSource.
  */
 export async function streamExecution(runtime: Runtime, request: Request, url: URL, rawId: string): Promise<Response> {
-	requireView(runtime, request, url);
 	const parsed = idSchema.safeParse(rawId);
 	if (!parsed.success) throw invalid('bad_request', parsed.error, 'execution id: ');
 	const id = parsed.data;
+	const principal = await requireView(runtime.access, request, id);
 	const since = resumePoint(request, url);
 	const execution = await runtime.store.getExecution(id);
 	if (!execution) throw new RunwatchError('not_found', `No execution "${id}"`);
@@ -39,10 +40,14 @@ export async function streamExecution(runtime: Runtime, request: Request, url: U
 	const stream = new SseStream({
 		format: 'events',
 		onClose: () => {
+			untrack();
 			runtime.hub.unsubscribe(subscription);
 			runtime.sseStreams.delete(stream);
 		}
 	});
+	const untrack = runtime.access.track(principal, (reason) =>
+		stream.close({ type: 'error', code: 'forbidden', message: forbiddenMessage(reason), executionId: id })
+	);
 	runtime.sseStreams.add(stream);
 	const subscription = runtime.hub.subscribe(stream, id, Math.min(since, execution.lastSeq));
 	return new Response(stream.body, { headers: SSE_HEADERS });

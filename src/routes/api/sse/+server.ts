@@ -1,4 +1,4 @@
 import { apiRoute } from '$lib/server/http/route';
 import { openSessionStream } from '$lib/server/sse/session-stream';
 
-export const GET = apiRoute(async (runtime, { request, url }) => openSessionStream(runtime, request, url));
+export const GET = apiRoute((runtime, { request }) => openSessionStream(runtime, request));
