@@ -558,8 +558,8 @@ class Runwatch:
                 self._pending += 1
                 self._stats["queued"] += 1
                 full = False
-                if len(self._queue) >= self.batch_size:
-                    self._cond.notify_all()
+                if len(self._queue) == 1 or len(self._queue) >= self.batch_size:
+                    self._cond.notify_all()  # wakes the sender: its timer starts, or a batch is full
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="runwatch-sender", daemon=True)
                 self._thread.start()
