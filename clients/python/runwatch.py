@@ -428,6 +428,7 @@ class Runwatch:
         self._flush_waiters = 0
         self._closed = False
         self._stop = threading.Event()
+        self._kick = threading.Event()  # set by flush and close: retry now
         self._thread = None
         self._warned = set()
         self._outage = False
@@ -486,6 +487,7 @@ class Runwatch:
         with self._cond:
             self._flush_waiters += 1
             self._cond.notify_all()
+            self._kick.set()
             try:
                 while self._pending > 0:
                     remaining = deadline - time.monotonic()
@@ -511,6 +513,7 @@ class Runwatch:
             self._closed = True
             unsent = self._pending
             self._stop.set()
+            self._kick.set()
             self._cond.notify_all()
         if unsent:
             self._stats["dropped_unsent"] += unsent
@@ -644,7 +647,7 @@ class Runwatch:
         return status, headers, parsed
 
     def _call(self, method, path, body, timeout=None, retry=True):
-        """A request retried on network errors, 5xx and 429 with exponential backoff and jitter.
+        """A request retried on network errors, 5xx, 408 and 429 with exponential backoff and jitter.
 
         Returns (status, parsed body) of the first answer that is not retried. Raises ``_Stop``
         when closing gives up, or the network error when ``retry`` is False.
@@ -661,7 +664,7 @@ class Runwatch:
                     raise
                 self._note_outage("cannot reach %s (%s)" % (self.url, _reason(error)))
             else:
-                if status < 500 and status != 429:
+                if status < 500 and status not in (408, 429):
                     if self._outage:
                         self._outage = False
                         sys.stderr.write("runwatch: %s answers again; sending what was queued\n" % self.url)
@@ -675,8 +678,9 @@ class Runwatch:
             attempt += 1
             with self._cond:
                 self._stats["retries"] += 1
-            if self._stop.wait(min(delay, 60.0)):
-                raise _Stop()
+            # A flush (at exit, say) cuts the wait short: one more try rather than a lost deadline.
+            self._kick.wait(min(delay, 60.0))
+            self._kick.clear()
 
     def _note_outage(self, message):
         if not self._outage:
