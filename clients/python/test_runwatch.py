@@ -12,6 +12,7 @@ import json
 import os
 import re
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -384,6 +385,34 @@ class ClientTest(unittest.TestCase):
         self.assertEqual([e["data"]["text"] for e in self.stub.stored(run.id)[1:]], ["a", "c", "e"])
         self.assertEqual(rw.stats()["dropped_rejected"], 2)
         self.assertIn("refused", self.stderr.getvalue())
+
+    def test_a_413_from_a_proxy_with_a_smaller_body_limit_halves_the_batch(self):
+        rw = self.client()
+        run = rw.start("a")
+        rw.flush(10)
+        self.stub.script = [{"status": 413}]  # no Runwatch error body: nginx's client_max_body_size
+        for i in range(10):
+            run.output("o%d" % i)
+        self.assertTrue(rw.flush(10))
+        self.assertEqual([e["data"]["text"] for e in self.stub.stored(run.id)[1:]], ["o%d" % i for i in range(10)])
+        self.assertEqual([len(p["events"]) for p in self.stub.event_posts()[-3:]], [10, 5, 5])
+        self.assertEqual(rw.stats()["dropped_rejected"], 0)
+
+    def test_an_uncaught_exception_fails_the_open_run_and_the_exit_flush_sends_it(self):
+        script = (
+            "import sys; sys.path.insert(0, %r)\n"
+            "import runwatch\n"
+            "run = runwatch.Runwatch(url=%r, token=%r, flush_interval=10).start('crasher')\n"
+            "print(run.id, flush=True)\n"
+            "with run.step('boom'):\n"
+            "    raise RuntimeError('uncaught')\n"
+        ) % (os.path.dirname(os.path.abspath(__file__)), self.stub.url, TOKEN)
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("RuntimeError: uncaught", result.stderr)  # the usual traceback still shows
+        events = self.stub.stored(result.stdout.strip())
+        self.assertEqual([e["type"] for e in events], ["agent-start", "step-start", "step-end", "error"])
+        self.assertEqual(events[-1]["data"]["message"], "RuntimeError: uncaught")
 
     def test_a_wrong_token_never_raises(self):
         rw = self.client(token="wrong")
