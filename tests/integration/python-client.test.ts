@@ -185,7 +185,9 @@ pyTest(
 
 		// Kill it mid-stream, once some of the stream is stored.
 		await agent.waitForEmitted(1000);
+		const deadline = Date.now() + 60_000;
 		for (let stored = 0; stored < 200; ) {
+			if (Date.now() > deadline) throw new Error(`only ${stored} events stored within 60 s\n${agent.output}`);
 			stored = (await request(server, 'GET', `/api/executions/${id}`)).body.execution.lastSeq;
 			await new Promise((r) => setTimeout(r, 20));
 		}
