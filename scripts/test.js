@@ -15,6 +15,10 @@
 // tests/e2e/proxy/ start their own nginx in front of the app. Without it those tests skip
 // themselves with a message saying how to install it, except under CI=true, where they run and
 // fail (tests/e2e/proxy/proxy.ts).
+//
+// python3 (Debian package `python3`): tests/integration/python-client.test.ts runs the Python
+// client against the server. Without it those tests skip themselves with a message, except under
+// CI=true, where they run and fail.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
@@ -142,6 +146,13 @@ record(
 		skipped: (vitest.numPendingTests ?? 0) + (vitest.numTodoTests ?? 0)
 	}
 );
+
+if (spawnSync(process.env.RUNWATCH_TEST_PYTHON || 'python3', ['--version'], { stdio: 'ignore' }).status !== 0 && !ci) {
+	console.log(
+		'\nSkipped the Python client tests (tests/integration/python-client.test.ts): python3 not found.\n' +
+			'Install it with `sudo apt-get install python3`, then run `npm test` again.'
+	);
+}
 
 heading('Browser tests (Playwright, system Chromium)');
 if (!existsSync(chromium)) {
