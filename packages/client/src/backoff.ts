@@ -30,6 +30,7 @@ export function parseRetryAfter(value: string | null | undefined, now: number = 
 	let ms: number;
 	if (/^\d+$/.test(trimmed)) ms = Number(trimmed) * 1000;
 	else {
+		if (!/^[A-Za-z]{3},/.test(trimmed)) return undefined; // an IMF-fixdate: "Wed, 21 Oct 2015 07:28:00 GMT"
 		const date = Date.parse(trimmed);
 		if (Number.isNaN(date)) return undefined;
 		ms = Math.max(0, date - now);
