@@ -93,6 +93,8 @@ export function describeEvent(event: StoredEvent, stepName?: string): string {
 			return summarise(data.input);
 		case 'agent-complete':
 			return summarise(data.output);
+		case 'cancel-requested':
+			return summarise(data.reason) || 'a viewer asked the agent to stop';
 		case 'cancelled':
 			return summarise(data.reason);
 		default:

@@ -20,7 +20,7 @@ export function eventTone(event: StoredEvent, span?: StepSpan): Tone {
 	if (event.type === 'step-end' && data.error !== undefined && data.error !== null) return 'bad';
 	if (event.type === 'step-start' && span?.failed) return 'bad';
 	if (event.type === 'agent-complete') return 'ok';
-	if (event.type === 'cancelled') return 'warn';
+	if (event.type === 'cancelled' || event.type === 'cancel-requested') return 'warn';
 	return '';
 }
 

@@ -5,6 +5,7 @@ import {
 	DEFAULT_EVENTS_PAGE,
 	DEFAULT_LIST_LIMIT,
 	MAX_BATCH_EVENTS,
+	MAX_CANCEL_WAIT_SECONDS,
 	MAX_EVENTS_PAGE,
 	MAX_LIST_LIMIT,
 	MAX_NAME_LENGTH
@@ -71,6 +72,20 @@ export const postEventsResponseSchema = z.object({
 	results: z.array(ingestResultSchema)
 });
 export type PostEventsResponse = z.infer<typeof postEventsResponseSchema>;
+
+/** `GET /api/executions/:id/cancel?wait=S`: hold the answer up to S seconds (0 answers at once). */
+export const cancelQuerySchema = z.object({
+	wait: queryInt('wait', MAX_CANCEL_WAIT_SECONDS).default(0)
+});
+
+/** The answer of both cancel endpoints. */
+export const cancelStateSchema = z.object({
+	/** A cancel was requested (the agent should stop and send `cancelled`). */
+	cancelRequested: z.boolean(),
+	reason: z.string().optional(),
+	status: executionStatusSchema
+});
+export type CancelState = z.infer<typeof cancelStateSchema>;
 
 export const eventsPageSchema = z.object({
 	events: z.array(storedEventSchema),

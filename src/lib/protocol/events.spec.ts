@@ -166,7 +166,7 @@ describe('storedEventSchema', () => {
 
 test('isCoreEventType knows exactly the core types', () => {
 	expect(CORE_EVENT_TYPES.sort()).toEqual(
-		['agent-complete', 'agent-start', 'cancelled', 'error', 'log', 'output', 'step-end', 'step-start', 'usage'].sort()
+		['agent-complete', 'agent-start', 'cancel-requested', 'cancelled', 'error', 'log', 'output', 'step-end', 'step-start', 'usage'].sort()
 	);
 	expect(isCoreEventType('output')).toBe(true);
 	expect(isCoreEventType('toString')).toBe(false);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_ID_LENGTH, MAX_NAME_LENGTH } from './limits.js';
+import { MAX_CANCEL_REASON_LENGTH, MAX_ID_LENGTH, MAX_NAME_LENGTH } from './limits.js';
 
 /** Execution ids, event ids and step ids: URL-safe, 1–64 characters. */
 export const ID_PATTERN = /^[A-Za-z0-9_-]+$/;
@@ -55,6 +55,8 @@ export const coreEventData = {
 	usage: usageSchema,
 	'agent-complete': z.looseObject({ output: z.unknown().optional() }),
 	error: z.looseObject({ message: z.string(), stack: z.string().optional() }),
+	/** A viewer (or a program) asked the agent to stop; the agent answers with `cancelled`. */
+	'cancel-requested': z.looseObject({ reason: z.string().max(MAX_CANCEL_REASON_LENGTH).optional() }),
 	cancelled: z.looseObject({ reason: z.string().optional() })
 } as const;
 
@@ -70,6 +72,7 @@ const DATA_OPTIONAL: ReadonlySet<string> = new Set([
 	'agent-start',
 	'step-end',
 	'agent-complete',
+	'cancel-requested',
 	'cancelled'
 ]);
 
@@ -99,6 +102,12 @@ export const eventInputSchema = z
 	});
 
 export type EventInput = z.infer<typeof eventInputSchema>;
+
+/**
+ * The id of the `cancel-requested` event the cancel endpoint stores. Fixed, so that asking
+ * twice (two viewers, a double click, a retried request) stores one request.
+ */
+export const CANCEL_REQUEST_EVENT_ID = 'cancel-requested';
 
 /** An event as stored and delivered: `seq` is 1, 2, 3 … per execution, gapless, in commit order. */
 export const storedEventSchema = z.object({

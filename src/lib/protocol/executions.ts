@@ -1,13 +1,18 @@
 import { z } from 'zod';
 import { idSchema, timestampSchema } from './events.js';
 import {
+	MAX_CANCEL_REASON_LENGTH,
 	MAX_METADATA_ENTRIES,
 	MAX_METADATA_KEY_LENGTH,
 	MAX_METADATA_VALUE_LENGTH,
 	MAX_NAME_LENGTH
 } from './limits.js';
 
-export const EXECUTION_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
+/**
+ * `cancelling`: a cancel was requested and the agent has not stopped yet (it still runs, and
+ * its events still arrive); its `cancelled` (or completion, or error) ends it.
+ */
+export const EXECUTION_STATUSES = ['pending', 'running', 'cancelling', 'completed', 'failed', 'cancelled'] as const;
 export const executionStatusSchema = z.enum(EXECUTION_STATUSES);
 export type ExecutionStatus = z.infer<typeof executionStatusSchema>;
 
@@ -45,6 +50,11 @@ export const createExecutionSchema = z.strictObject({
 });
 export type CreateExecutionInput = z.infer<typeof createExecutionSchema>;
 
+/** Body of `POST /api/executions/:id/cancel` (may be empty). */
+export const cancelRequestSchema = z.strictObject({
+	reason: z.string().trim().max(MAX_CANCEL_REASON_LENGTH).optional()
+});
+
 export const usageTotalsSchema = z.object({
 	inputTokens: z.number(),
 	outputTokens: z.number(),
@@ -65,6 +75,9 @@ export const executionSchema = z.object({
 	endedAt: timestampSchema.optional(),
 	lastSeq: z.number().int().nonnegative(),
 	usage: usageTotalsSchema,
-	error: z.string().optional()
+	error: z.string().optional(),
+	/** When a cancel was requested, and the reason given (from the `cancel-requested` event). */
+	cancelRequestedAt: timestampSchema.optional(),
+	cancelReason: z.string().optional()
 });
 export type Execution = z.infer<typeof executionSchema>;

@@ -70,6 +70,15 @@ export const MAX_METADATA_ENTRIES = 64;
 export const MAX_METADATA_KEY_LENGTH = 128;
 export const MAX_METADATA_VALUE_LENGTH = 1024;
 
+/** Longest reason a viewer may give when cancelling: a sentence, shown in the header and timeline. */
+export const MAX_CANCEL_REASON_LENGTH = 500;
+
+/**
+ * Longest an agent's `GET .../cancel?wait=` long-poll is held open. Under the idle timeouts of
+ * common proxies (nginx 60 s), and short enough that a client re-asks often after a lost answer.
+ */
+export const MAX_CANCEL_WAIT_SECONDS = 25;
+
 /** Longest free-text name (agent, department, event type, step name). */
 export const MAX_NAME_LENGTH = 200;
 

@@ -108,4 +108,23 @@ describe('reducer', () => {
 		// Replaying everything on top of the final state changes nothing.
 		expect(reduceEvents(events, whole)).toBe(whole);
 	});
+
+	test('cancel-requested names the wait between the request and the end: cancelling', () => {
+		const requested = reduceEvents([ev(1, 'agent-start'), ev(2, 'cancel-requested', { reason: 'looping' })]);
+		expect(requested).toMatchObject({ status: 'cancelling', cancelRequestedAt: '2025-01-01T00:00:02.000Z', cancelReason: 'looping' });
+		expect(requested.endedAt).toBeUndefined();
+		// The agent keeps running (and reporting) until it stops; a second request changes nothing.
+		const still = reduceEvents([ev(3, 'output', { text: 'x' }), ev(4, 'cancel-requested', { reason: 'again' })], requested);
+		expect(still).toMatchObject({ status: 'cancelling', cancelReason: 'looping', lastSeq: 4 });
+		expect(reduceEvents([ev(5, 'cancelled')], still)).toMatchObject({ status: 'cancelled', endedAt: '2025-01-01T00:00:05.000Z' });
+		// An agent that finishes anyway, or fails, ends it as it says.
+		expect(reduceEvents([ev(5, 'agent-complete')], still).status).toBe('completed');
+		expect(reduceEvents([ev(5, 'error', { message: 'killed' })], still).status).toBe('failed');
+	});
+
+	test('a cancel request after the end changes nothing', () => {
+		const done = reduceEvents([ev(1, 'agent-complete'), ev(2, 'cancel-requested')]);
+		expect(done.status).toBe('completed');
+		expect(done.cancelRequestedAt).toBeUndefined();
+	});
 });

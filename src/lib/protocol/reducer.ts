@@ -14,6 +14,9 @@ export interface ExecutionState {
 	usage: UsageTotals;
 	/** The message of the `error` event that failed the execution. */
 	error?: string;
+	/** The `ts` and reason of the first `cancel-requested` event, while running. */
+	cancelRequestedAt?: string;
+	cancelReason?: string;
 }
 
 export function initialState(): ExecutionState {
@@ -53,6 +56,8 @@ function addUsage(usage: UsageTotals, raw: unknown): UsageTotals {
  * ignored, so replays and duplicates are harmless.
  *
  * - The first event of any kind moves `pending` to `running` (an agent may skip `agent-start`).
+ * - `cancel-requested` moves a running execution to `cancelling` (the first one counts); it
+ *   keeps running until the agent stops.
  * - `agent-complete`, `error` and `cancelled` end the execution; the first of them wins and
  *   later events no longer change the status.
  * - Token usage from `usage` events and from `step-end` `data.usage` is summed: report each
@@ -71,6 +76,11 @@ export function applyEvent(state: ExecutionState, event: StoredEvent): Execution
 	if (state.status === 'pending') {
 		next.status = 'running';
 		next.startedAt = event.ts;
+	}
+	if (event.type === 'cancel-requested' && next.status !== 'cancelling') {
+		next.status = 'cancelling';
+		next.cancelRequestedAt = event.ts;
+		if (typeof data.reason === 'string' && data.reason) next.cancelReason = data.reason;
 	}
 	const terminal = TERMINAL_BY_TYPE[event.type];
 	if (terminal) {

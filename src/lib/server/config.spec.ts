@@ -52,6 +52,13 @@ describe('loadConfig', () => {
 		expect(() => loadConfig({ RUNWATCH_DATA_DIR: dir, PORT: 'eighty' })).toThrow(/PORT/);
 		expect(() => loadConfig({ RUNWATCH_DATA_DIR: dir, PORT: '70000' })).toThrow(/PORT/);
 		expect(() => loadConfig({ RUNWATCH_DATA_DIR: dir, DATABASE_URL: 'mysql://x' })).toThrow(/postgres/);
+		expect(() => loadConfig({ RUNWATCH_DATA_DIR: dir, RUNWATCH_INGEST_FAST_PATH: 'maybe' })).toThrow(/RUNWATCH_INGEST_FAST_PATH/);
+	});
+
+	test('the ingest fast path is on unless switched off', () => {
+		expect(loadConfig({ RUNWATCH_DATA_DIR: dir }).ingestFastPath).toBe(true);
+		expect(loadConfig({ RUNWATCH_DATA_DIR: dir, RUNWATCH_INGEST_FAST_PATH: 'off' }).ingestFastPath).toBe(false);
+		expect(loadConfig({ RUNWATCH_DATA_DIR: dir, RUNWATCH_INGEST_FAST_PATH: 'ON' }).ingestFastPath).toBe(true);
 	});
 
 	test('HOST and PORT are read', () => {

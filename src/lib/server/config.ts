@@ -17,6 +17,11 @@ export interface RunwatchConfig {
 	origin?: string;
 	databaseUrl?: string;
 	redisUrl?: string;
+	/**
+	 * Whether the Node entry takes `POST .../events` before SvelteKit (default on;
+	 * `RUNWATCH_INGEST_FAST_PATH=off` sends it through the SvelteKit route, as `vite dev` does).
+	 */
+	ingestFastPath: boolean;
 }
 
 /** Loopback unless HOST says otherwise: a fresh install must not be reachable from the network. */
@@ -34,6 +39,14 @@ function readOrCreateToken(dataDir: string): { token: string; generated: boolean
 	writeFileSync(file, token + '\n', { mode: 0o600 });
 	chmodSync(file, 0o600); // the mode above is ignored when the file already existed (empty)
 	return { token, generated: true, file };
+}
+
+function parseSwitch(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+	const value = env[name]?.trim().toLowerCase();
+	if (!value) return fallback;
+	if (['on', 'true', '1', 'yes'].includes(value)) return true;
+	if (['off', 'false', '0', 'no'].includes(value)) return false;
+	throw new Error(`${name} must be "on" or "off", got "${env[name]}"`);
 }
 
 /** Reads the environment once. Throws with a sentence saying what to fix. */
@@ -72,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RunwatchConfig
 		port,
 		origin: env.ORIGIN || undefined,
 		databaseUrl,
-		redisUrl: env.REDIS_URL || undefined
+		redisUrl: env.REDIS_URL || undefined,
+		ingestFastPath: parseSwitch(env, 'RUNWATCH_INGEST_FAST_PATH', true)
 	};
 }

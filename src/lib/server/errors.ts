@@ -39,8 +39,21 @@ export function normaliseError(error: unknown): RunwatchError {
 	return new RunwatchError('internal', 'Internal error; the server log has the details.');
 }
 
-/** The `{ error: { code, message } }` response every /api route returns on failure. */
-export function errorResponse(error: unknown, headers?: HeadersInit): Response {
+/** Seconds a client should wait before retrying a write the server could not take now. */
+export const RETRY_AFTER_SECONDS = 1;
+
+/**
+ * The status, body and headers of an /api failure, for SvelteKit routes and the Node fast path
+ * alike: `{ error: { code, message } }`, and `Retry-After` on a 503.
+ */
+export function errorPayload(error: unknown): { status: number; body: { error: { code: ErrorCode; message: string } }; headers: Record<string, string> } {
 	const e = normaliseError(error);
-	return json({ error: { code: e.code, message: e.message } }, { status: e.status, headers });
+	const headers: Record<string, string> = e.status === 503 ? { 'retry-after': String(RETRY_AFTER_SECONDS) } : {};
+	return { status: e.status, body: { error: { code: e.code, message: e.message } }, headers };
+}
+
+/** The `{ error: { code, message } }` response every /api route returns on failure. */
+export function errorResponse(error: unknown, headers?: Record<string, string>): Response {
+	const payload = errorPayload(error);
+	return json(payload.body, { status: payload.status, headers: { ...payload.headers, ...headers } });
 }

@@ -9,6 +9,7 @@ import { createSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
 import { WsServer } from './ws/ws-server.js';
 import { tryFastIngest } from './http/fast-ingest.js';
+import { Ingest } from './ingest/ingest.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /**
@@ -21,6 +22,8 @@ export interface Runtime {
 	readonly store: Store;
 	readonly hub: Hub;
 	readonly access: Access;
+	/** The one way events get in (routes, the fast path, cancel, OTLP). */
+	readonly ingest: Ingest;
 	readonly ws: WsServer;
 	/** Open SSE responses, ended on shutdown so that clients move on at once. */
 	readonly sseStreams: Set<SseStream>;
@@ -28,8 +31,6 @@ export interface Runtime {
 	readonly sseSessions: Map<string, ViewerSession>;
 	/** Throws `shutting_down` once shutdown has begun (new streams would only be cut again). */
 	assertAcceptingViewers(): void;
-	/** Marks one ingest request in flight; call the returned function when it is done. Throws while shutting down. */
-	beginIngest(): () => void;
 	/**
 	 * Takes `POST /api/executions/:id/events` before SvelteKit (the Node entry calls it for every
 	 * request); false for anything else.
@@ -74,29 +75,33 @@ export function createRuntime(config: RunwatchConfig): Runtime {
 	let idle: (() => void) | undefined;
 	let shutdownPromise: Promise<void> | undefined;
 
+	/** Marks one write in flight until the returned function is called; refused while draining. */
+	const admit = () => {
+		if (draining) throw new RunwatchError('shutting_down', 'Server is shutting down; retry against another node or in a moment');
+		inFlight++;
+		let done = false;
+		return () => {
+			if (done) return;
+			done = true;
+			if (--inFlight === 0) idle?.();
+		};
+	};
+	const ingest = new Ingest({ store, publisher: hub, access, admit });
+
 	return {
 		config,
 		store,
 		hub,
 		access,
+		ingest,
 		ws,
 		sseStreams,
 		sseSessions: new Map(),
 		handleFastPath(request, response) {
-			return tryFastIngest(this, request, response);
+			return config.ingestFastPath && tryFastIngest(ingest, request, response);
 		},
 		assertAcceptingViewers() {
 			if (draining) throw new RunwatchError('shutting_down', 'Server is shutting down; reconnect in a moment');
-		},
-		beginIngest() {
-			if (draining) throw new RunwatchError('shutting_down', 'Server is shutting down; retry against another node or in a moment');
-			inFlight++;
-			let done = false;
-			return () => {
-				if (done) return;
-				done = true;
-				if (--inFlight === 0) idle?.();
-			};
 		},
 		banner(url) {
 			const token = config.ingestTokenGenerated

@@ -10,7 +10,9 @@ export function stateOf(execution: Execution): ExecutionState {
 		endedAt: execution.endedAt,
 		lastSeq: execution.lastSeq,
 		usage: execution.usage,
-		error: execution.error
+		error: execution.error,
+		cancelRequestedAt: execution.cancelRequestedAt,
+		cancelReason: execution.cancelReason
 	};
 }
 
@@ -26,12 +28,7 @@ export function applyEvents(execution: Execution, events: readonly StoredEvent[]
 	const last = events[events.length - 1];
 	return {
 		...execution,
-		status: state.status,
-		startedAt: state.startedAt,
-		endedAt: state.endedAt,
-		lastSeq: state.lastSeq,
-		usage: state.usage,
-		error: state.error,
+		...state,
 		updatedAt: last && Date.parse(last.ts) > Date.parse(execution.updatedAt) ? last.ts : execution.updatedAt
 	};
 }

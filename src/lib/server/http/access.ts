@@ -20,6 +20,15 @@ export function credentialsOf(request: Request, url: URL): RequestCredentials {
 	};
 }
 
+/** The credentials of a Node request (the WebSocket upgrade and the ingest fast path). */
+export function credentialsOfNode(request: { url?: string; headers: { authorization?: string; cookie?: string } }): RequestCredentials {
+	return {
+		authorization: request.headers.authorization,
+		cookie: request.headers.cookie,
+		queryToken: new URL(request.url ?? '/', 'http://localhost').searchParams.get('token')
+	};
+}
+
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost', '[::1]']);
 
 export function isLoopbackHost(host: string): boolean {
@@ -71,11 +80,36 @@ export class Access {
 		if (this.viewingIsOpen) return true;
 		// Whoever may write may read.
 		if (this.canIngest(credentials)) return true;
+		return this.#holdsViewerToken(credentials);
+	}
+
+	/**
+	 * Asking an agent to stop: the ingest token, a signed-in viewer, or, on an open loopback
+	 * server, a page of this server (`fromSameOriginPage`: the browser said so in `Origin`, which
+	 * a page elsewhere cannot forge). A share link never may.
+	 */
+	canCancel(credentials: RequestCredentials, fromSameOriginPage: boolean): boolean {
+		if (this.canIngest(credentials)) return true;
+		if (this.viewingIsOpen) return fromSameOriginPage;
+		return this.#holdsViewerToken(credentials);
+	}
+
+	/** Whether a viewer with these credentials gets the write controls (Cancel) on a page. */
+	viewerMayWrite(credentials: RequestCredentials): boolean {
+		return this.viewingIsOpen || this.canIngest(credentials) || this.#holdsViewerToken(credentials);
+	}
+
+	#holdsViewerToken(credentials: RequestCredentials): boolean {
 		if (!this.#viewerToken) return false;
 		const presented =
 			bearer(credentials.authorization) ?? cookieValue(credentials.cookie, VIEWER_COOKIE) ?? credentials.queryToken;
 		return presented != null && safeEqual(presented, this.#viewerToken);
 	}
+}
+
+/** A browser request from a page of this server: an `Origin` header that matches (absent does not count). */
+export function isSameOriginPage(origin: string | null | undefined, host: string | null | undefined, configuredOrigin?: string): boolean {
+	return !!origin && isSameOrigin(origin, host ?? undefined, configuredOrigin);
 }
 
 /** Is `origin` (a browser's Origin header) the same site as the request's Host, or the configured ORIGIN? */

@@ -1,18 +1,12 @@
 import { json } from '@sveltejs/kit';
-import { randomBytes, randomUUID } from 'node:crypto';
-import {
-	eventBatchSchema,
-	eventsQuerySchema,
-	listQuerySchema,
-	type PostEventsResponse
-} from '../../protocol/api.js';
-import { eventInputSchema, idSchema, type EventInput } from '../../protocol/events.js';
-import { createExecutionSchema } from '../../protocol/executions.js';
-import { EXECUTION_TAIL_EVENTS, MAX_EVENT_BYTES } from '../../protocol/limits.js';
+import { cancelQuerySchema, eventsQuerySchema, listQuerySchema, type CancelState } from '../../protocol/api.js';
+import { CANCEL_REQUEST_EVENT_ID } from '../../protocol/events.js';
+import { cancelRequestSchema, createExecutionSchema, TERMINAL_STATUSES, type Execution } from '../../protocol/executions.js';
+import { EXECUTION_TAIL_EVENTS } from '../../protocol/limits.js';
 import { invalid, RunwatchError } from '../errors.js';
+import { parseExecutionId as parseId } from '../ingest/ingest.js';
 import type { Runtime } from '../runtime.js';
-import type { PreparedEvent } from '../store/store.js';
-import { credentialsOf, type RequestCredentials } from './access.js';
+import { credentialsOf, isSameOriginPage } from './access.js';
 import { readJsonBody } from './body.js';
 
 /**
@@ -20,32 +14,14 @@ import { readJsonBody } from './body.js';
  * from `event.locals`; every failure becomes `{ error: { code, message } }` in the route helper.
  */
 
-function unauthorisedIngest(): RunwatchError {
-	return new RunwatchError(
-		'unauthorized',
-		'Send the ingest token as "Authorization: Bearer <token>" (see RUNWATCH_INGEST_TOKEN, or the token file in the data directory)'
-	);
-}
-
 export function requireIngest(runtime: Runtime, request: Request, url: URL): void {
-	if (!runtime.access.canIngest(credentialsOf(request, url))) throw unauthorisedIngest();
+	runtime.ingest.authorize(credentialsOf(request, url));
 }
 
 export function requireView(runtime: Runtime, request: Request, url: URL): void {
 	if (!runtime.access.canView(credentialsOf(request, url))) {
 		throw new RunwatchError('unauthorized', 'Sign in or use a share link to view executions');
 	}
-}
-
-function parseId(raw: string): string {
-	const result = idSchema.safeParse(raw);
-	if (!result.success) throw invalid('bad_request', result.error, 'execution id: ');
-	return result.data;
-}
-
-/** A random, unguessable id: 128 bits, URL-safe. */
-export function generateId(): string {
-	return randomBytes(16).toString('base64url');
 }
 
 export function executionUrl(runtime: Runtime, url: URL, id: string): string {
@@ -57,15 +33,7 @@ export async function createExecution(runtime: Runtime, request: Request, url: U
 	requireIngest(runtime, request, url);
 	const result = createExecutionSchema.safeParse(await readJsonBody(request));
 	if (!result.success) throw invalid('invalid_body', result.error);
-	const body = result.data;
-	const { execution, created } = await runtime.store.createExecution({
-		id: body.id ?? generateId(),
-		agent: body.agent,
-		department: body.department,
-		metadata: body.metadata ?? {},
-		createdAt: new Date().toISOString()
-	});
-	if (created) runtime.hub.publishExecution(execution);
+	const { execution, created } = await runtime.ingest.createExecution(result.data);
 	return json({ ...execution, url: executionUrl(runtime, url, execution.id) }, { status: created ? 201 : 200 });
 }
 
@@ -100,68 +68,91 @@ export async function readEvents(runtime: Runtime, request: Request, url: URL, r
 	return json({ events, lastSeq: execution.lastSeq });
 }
 
-/** Validates one event and fills in what the server owns: `id` when absent, `ts` when absent. */
-function prepare(event: EventInput, now: string): PreparedEvent {
-	const prepared: PreparedEvent = { id: event.id ?? randomUUID(), type: event.type, ts: event.ts ?? now };
-	if (event.stepId !== undefined) prepared.stepId = event.stepId;
-	if (event.parentStepId !== undefined) prepared.parentStepId = event.parentStepId;
-	if (event.data !== undefined) prepared.data = event.data;
-	return prepared;
+export async function postEvents(runtime: Runtime, request: Request, url: URL, rawId: string): Promise<Response> {
+	return json(
+		await runtime.ingest.postEvents({
+			credentials: credentialsOf(request, url),
+			executionId: rawId,
+			readBody: () => readJsonBody(request)
+		})
+	);
 }
 
 /**
- * The ingest core: validates, stores (acknowledging only after commit) and fans out. Shared by
- * the SvelteKit route and the Node fast path in `fast-ingest.ts`, which differ only in how the
- * request arrives; `readBody` runs after the token check, so nobody unauthorised is read.
+ * `POST /api/executions/:id/cancel`: stores a `cancel-requested` event (once, however often it
+ * is asked) and answers 202; the agent learns it through `GET .../cancel?wait=` and answers with
+ * `cancelled` once it has stopped.
  */
-export async function ingestEvents(
-	runtime: Runtime,
-	credentials: RequestCredentials,
-	rawId: string,
-	readBody: () => Promise<unknown>
-): Promise<PostEventsResponse> {
-	if (!runtime.access.canIngest(credentials)) throw unauthorisedIngest();
-	const id = parseId(rawId);
-	const done = runtime.beginIngest();
-	try {
-		const body = await readBody();
-		const isBatch = body !== null && typeof body === 'object' && 'events' in body;
-		let inputs: EventInput[];
-		if (isBatch) {
-			const result = eventBatchSchema.safeParse(body);
-			if (!result.success) throw invalid('invalid_event', result.error);
-			inputs = result.data.events;
-		} else {
-			const result = eventInputSchema.safeParse(body);
-			if (!result.success) throw invalid('invalid_event', result.error);
-			inputs = [result.data];
-		}
-		const now = new Date().toISOString();
-		const prepared = inputs.map((input, index) => {
-			const event = prepare(input, now);
-			// Serialised once: this text is the size check, the stored row and the live frame.
-			const json = JSON.stringify(event);
-			const size = json.length <= MAX_EVENT_BYTES / 3 ? json.length : Buffer.byteLength(json);
-			if (size > MAX_EVENT_BYTES) {
-				throw new RunwatchError(
-					'payload_too_large',
-					`${isBatch ? `events.${index}` : 'event'} is ${size} bytes; an event may be at most ${MAX_EVENT_BYTES} bytes`
-				);
-			}
-			event.json = json;
-			return event;
-		});
-		const { stored, rows, results, execution } = await runtime.store.appendEvents(id, prepared);
-		// Acknowledged only now, after commit; viewers get the events on the next tick, as the
-		// very JSON text that was stored.
-		runtime.hub.publishRows(id, rows);
-		if (stored.length > 0) runtime.hub.publishExecution(execution);
-		return { accepted: stored.length, lastSeq: execution.lastSeq, results };
-	} finally {
-		done();
+export async function requestCancel(runtime: Runtime, request: Request, url: URL, rawId: string): Promise<Response> {
+	const credentials = credentialsOf(request, url);
+	const fromPage = isSameOriginPage(request.headers.get('origin'), request.headers.get('host'), runtime.config.origin);
+	if (!runtime.access.canCancel(credentials, fromPage)) {
+		throw new RunwatchError(
+			'forbidden',
+			'Cancelling needs the ingest token, a signed-in viewer, or the dashboard of an open local server'
+		);
 	}
+	const id = parseId(rawId);
+	const body = request.headers.get('content-length') === '0' || !request.body ? {} : await readJsonBody(request);
+	const parsed = cancelRequestSchema.safeParse(body ?? {});
+	if (!parsed.success) throw invalid('invalid_body', parsed.error);
+	const existing = await runtime.store.getExecution(id);
+	if (!existing) throw new RunwatchError('not_found', `No execution "${id}"`);
+	if (TERMINAL_STATUSES.has(existing.status)) {
+		throw new RunwatchError('conflict', `Execution "${id}" has already ended (${existing.status}); there is nothing to cancel`);
+	}
+	const data = parsed.data.reason ? { reason: parsed.data.reason } : {};
+	const { execution, results } = await runtime.ingest.appendEvents(id, [
+		{ id: CANCEL_REQUEST_EVENT_ID, type: 'cancel-requested', data }
+	]);
+	return json({ ...cancelState(execution), seq: results[0]!.seq }, { status: 202 });
 }
 
-export async function postEvents(runtime: Runtime, request: Request, url: URL, rawId: string): Promise<Response> {
-	return json(await ingestEvents(runtime, credentialsOf(request, url), rawId, () => readJsonBody(request)));
+function cancelState(execution: Execution): CancelState {
+	const state: CancelState = {
+		cancelRequested: execution.cancelRequestedAt !== undefined,
+		status: execution.status
+	};
+	if (execution.cancelReason) state.reason = execution.cancelReason;
+	return state;
+}
+
+/**
+ * `GET /api/executions/:id/cancel?wait=S`: has a cancel been requested? With `wait`, a long-poll:
+ * held until a request arrives, the execution ends, or S seconds pass, so an agent that sends
+ * nothing still learns of a cancel at once with one request in flight.
+ */
+export async function awaitCancel(runtime: Runtime, request: Request, url: URL, rawId: string): Promise<Response> {
+	requireView(runtime, request, url);
+	const id = parseId(rawId);
+	const query = cancelQuerySchema.safeParse(Object.fromEntries(url.searchParams));
+	if (!query.success) throw invalid('invalid_query', query.error);
+	const decided = (execution: Execution) =>
+		execution.cancelRequestedAt !== undefined || TERMINAL_STATUSES.has(execution.status);
+
+	let stopWatching = () => {};
+	// Watch before reading, so that a request committed between the read and the watch is seen.
+	const changed = new Promise<Execution | undefined>((resolve) => {
+		if (query.data.wait === 0) return resolve(undefined);
+		const timer = setTimeout(() => resolve(undefined), query.data.wait * 1000);
+		const unwatch = runtime.hub.watchExecution(id, (execution) => {
+			if (decided(execution)) resolve(execution);
+		});
+		const onAbort = () => resolve(undefined);
+		request.signal.addEventListener('abort', onAbort, { once: true });
+		stopWatching = () => {
+			clearTimeout(timer);
+			unwatch();
+			request.signal.removeEventListener('abort', onAbort);
+		};
+	});
+	try {
+		const execution = await runtime.store.getExecution(id);
+		if (!execution) throw new RunwatchError('not_found', `No execution "${id}"`);
+		if (decided(execution)) return json(cancelState(execution));
+		const later = await changed;
+		return json(cancelState(later ?? (await runtime.store.getExecution(id)) ?? execution));
+	} finally {
+		stopWatching();
+	}
 }

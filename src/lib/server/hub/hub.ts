@@ -70,6 +70,7 @@ export class Hub {
 	readonly #topics = new Map<string, Topic>();
 	readonly #dirty = new Set<Topic>();
 	readonly #listSinks = new Set<ListSink>();
+	readonly #watchers = new Map<string, Set<(execution: Execution) => void>>();
 	/** Execution summaries changed this tick, newest wins: one message per execution per tick. */
 	readonly #changedExecutions = new Map<string, Execution>();
 	#flushScheduled = false;
@@ -145,9 +146,26 @@ export class Hub {
 		this.#listSinks.delete(sink);
 	}
 
+	/**
+	 * Calls `listener` with every summary change of one execution (the cancel long-poll waits on
+	 * this) until the returned function is called or the hub closes.
+	 */
+	watchExecution(executionId: string, listener: (execution: Execution) => void): () => void {
+		let listeners = this.#watchers.get(executionId);
+		if (!listeners) this.#watchers.set(executionId, (listeners = new Set()));
+		listeners.add(listener);
+		return () => {
+			listeners.delete(listener);
+			if (listeners.size === 0 && this.#watchers.get(executionId) === listeners) this.#watchers.delete(executionId);
+		};
+	}
+
 	/** An execution was created or its summary changed (after commit). Sent on the next tick. */
 	publishExecution(execution: Execution): void {
-		if (this.#closed || this.#listSinks.size === 0) return;
+		if (this.#closed) return;
+		const watchers = this.#watchers.get(execution.id);
+		if (watchers) for (const listener of [...watchers]) listener(execution);
+		if (this.#listSinks.size === 0) return;
 		this.#changedExecutions.set(execution.id, execution);
 		this.#scheduleFlush();
 	}
@@ -167,6 +185,7 @@ export class Hub {
 		this.#topics.clear();
 		this.#dirty.clear();
 		this.#listSinks.clear();
+		this.#watchers.clear();
 		this.#changedExecutions.clear();
 	}
 

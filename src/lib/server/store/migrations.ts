@@ -40,5 +40,10 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
 	// 2: the list's department filter
 	`
 	CREATE INDEX executions_by_department ON executions (department_name, created_at DESC, id DESC);
+	`,
+	// 3: cancel requests (the reducer's `cancelling` state)
+	`
+	ALTER TABLE executions ADD COLUMN cancel_requested_at TEXT;
+	ALTER TABLE executions ADD COLUMN cancel_reason TEXT;
 	`
 ];

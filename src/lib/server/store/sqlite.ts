@@ -25,6 +25,8 @@ interface ExecutionRow {
 	output_tokens: number;
 	cost_usd: number;
 	error: string | null;
+	cancel_requested_at: string | null;
+	cancel_reason: string | null;
 }
 
 function toExecution(row: ExecutionRow): Execution {
@@ -42,6 +44,8 @@ function toExecution(row: ExecutionRow): Execution {
 	if (row.started_at) execution.startedAt = row.started_at;
 	if (row.ended_at) execution.endedAt = row.ended_at;
 	if (row.error) execution.error = row.error;
+	if (row.cancel_requested_at) execution.cancelRequestedAt = row.cancel_requested_at;
+	if (row.cancel_reason) execution.cancelReason = row.cancel_reason;
 	return execution;
 }
 
@@ -54,6 +58,8 @@ function toState(row: ExecutionRow): ExecutionState {
 	if (row.started_at) state.startedAt = row.started_at;
 	if (row.ended_at) state.endedAt = row.ended_at;
 	if (row.error) state.error = row.error;
+	if (row.cancel_requested_at) state.cancelRequestedAt = row.cancel_requested_at;
+	if (row.cancel_reason) state.cancelReason = row.cancel_reason;
 	return state;
 }
 
@@ -96,7 +102,8 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 		updateState: db.prepare(
 			`UPDATE executions SET status = @status, started_at = @started_at, ended_at = @ended_at,
 			   last_seq = @last_seq, input_tokens = @input_tokens, output_tokens = @output_tokens,
-			   cost_usd = @cost_usd, error = @error, updated_at = @updated_at
+			   cost_usd = @cost_usd, error = @error, cancel_requested_at = @cancel_requested_at,
+			   cancel_reason = @cancel_reason, updated_at = @updated_at
 			 WHERE id = @id`
 		),
 		findEvent: db.prepare<[string, string], { seq: number }>(
@@ -152,6 +159,8 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 			output_tokens: state.usage.outputTokens,
 			cost_usd: state.usage.costUsd,
 			error: state.error ?? null,
+			cancel_requested_at: state.cancelRequestedAt ?? null,
+			cancel_reason: state.cancelReason ?? null,
 			updated_at: new Date().toISOString()
 		};
 		q.updateState.run(after);

@@ -7,7 +7,7 @@ import type { EventBatch } from '../hub/batch.js';
 import type { Hub } from '../hub/hub.js';
 import { ViewerSession, type ViewerChannel } from '../session/viewer-session.js';
 import type { Access } from '../http/access.js';
-import { isSameOrigin } from '../http/access.js';
+import { credentialsOfNode, isSameOrigin } from '../http/access.js';
 import type { Store } from '../store/store.js';
 
 export const WS_PATH = '/api/ws';
@@ -98,12 +98,7 @@ export class WsServer {
 			});
 			return true;
 		}
-		const credentials = {
-			authorization: request.headers.authorization,
-			cookie: request.headers.cookie,
-			queryToken: url.searchParams.get('token')
-		};
-		if (!this.#options.access.canView(credentials)) {
+		if (!this.#options.access.canView(credentialsOfNode(request))) {
 			rejectUpgrade(socket, 401, 'Unauthorized', {
 				error: { code: 'unauthorized', message: 'Sign in or use a share link to view executions' }
 			});

@@ -13,7 +13,8 @@ const SSR_WINDOW_EVENTS = 300;
 export const load: PageServerLoad = async ({ locals, params, request, url }) => {
 	const runtime = locals.runwatch;
 	// The same rule as the JSON API and the WebSocket upgrade.
-	const allowed = runtime.access.canView(credentialsOf(request, url));
+	const credentials = credentialsOf(request, url);
+	const allowed = runtime.access.canView(credentials);
 	if (!allowed) error(401, { message: 'Sign in or open a share link to view this execution', code: 'unauthorized' });
 
 	const id = idSchema.safeParse(params.id);
@@ -23,5 +24,5 @@ export const load: PageServerLoad = async ({ locals, params, request, url }) => 
 	// Read after the execution row, so the tail covers at least its lastSeq; the page folds any
 	// newer events in and goes live from the highest seq it holds.
 	const events = await runtime.store.readTail(execution.id, SSR_WINDOW_EVENTS);
-	return { execution, events };
+	return { execution, events, canWrite: runtime.access.viewerMayWrite(credentials) };
 };
