@@ -64,6 +64,8 @@ export function startNode(args: string[], options: { cwd?: string; env?: Record<
 	const out: Buffer[] = [];
 	const err: Buffer[] = [];
 	const waiters = new Set<() => void>();
+	let exited = false;
+	child.on('close', () => (exited = true));
 	const poke = () => waiters.forEach((w) => w());
 	child.stdout!.on('data', (chunk: Buffer) => (out.push(chunk), poke()));
 	child.stderr!.on('data', (chunk: Buffer) => (err.push(chunk), poke()));
@@ -95,6 +97,7 @@ export function startNode(args: string[], options: { cwd?: string; env?: Record<
 					child.off('close', onExit);
 				};
 				waiters.add(check);
+				if (exited) return onExit();
 				child.once('close', onExit);
 				check();
 			});

@@ -34,8 +34,9 @@ function childEnv(executionId: string, baseUrl: string): NodeJS.ProcessEnv {
 	return env;
 }
 
-export async function runCommand(options: RunCommand, token: string): Promise<number> {
-	const runwatch = createRunwatch({ token, flushOnExit: false });
+/** Runs the command; the caller has printed the URL already (`id` is set). */
+export async function runCommand(options: RunCommand & { id: string }, { baseUrl, token }: { baseUrl: string; token: string }): Promise<number> {
+	const runwatch = createRunwatch({ url: baseUrl, token, flushOnExit: false });
 	const [file, ...args] = options.argv as [string, ...string[]];
 	const execution = runwatch.open({
 		id: options.id,
@@ -43,16 +44,14 @@ export async function runCommand(options: RunCommand, token: string): Promise<nu
 		department: options.department,
 		input: { command: options.argv, cwd: process.cwd() }
 	});
-	process.stderr.write(`runwatch: watching at ${execution.url}\n`);
-
-	const code = await supervise(execution, file, args, options.graceSeconds);
+	const code = await supervise(execution, baseUrl, file, args, options.graceSeconds);
 	await runwatch.close({ timeoutMs: FLUSH_TIMEOUT_MS });
 	return code;
 }
 
-function supervise(execution: Execution, file: string, args: string[], graceSeconds: number): Promise<number> {
+function supervise(execution: Execution, baseUrl: string, file: string, args: string[], graceSeconds: number): Promise<number> {
 	return new Promise((resolve) => {
-		const child = spawn(file, args, { stdio: ['inherit', 'pipe', 'pipe'], env: childEnv(execution.id, execution.url.replace(/\/executions\/[^/]*$/, '')) });
+		const child = spawn(file, args, { stdio: ['inherit', 'pipe', 'pipe'], env: childEnv(execution.id, baseUrl) });
 		let settled = false;
 		let cancelling = false;
 		let killTimer: NodeJS.Timeout | undefined;

@@ -6,7 +6,7 @@
 import { backoff } from './backoff.js';
 import { normaliseBaseUrl } from './config.js';
 import { ID_PATTERN } from './ids.js';
-import { sleep } from './sender.js';
+import { setTimeout as delay } from 'node:timers/promises';
 import { SseParser } from './sse.js';
 import { UsageError } from './cli-args.js';
 
@@ -163,6 +163,7 @@ export async function tailExecution(target: string, env: NodeJS.ProcessEnv): Pro
 			clearTimeout(silence);
 			controller.abort();
 		}
-		await sleep(backoff(failures++, { minMs: 250, maxMs: 5000 }));
+		// a ref'd timer: between two connections it is all that keeps the process alive
+		await delay(backoff(failures++, { minMs: 250, maxMs: 5000 }));
 	}
 }
