@@ -1,7 +1,7 @@
 /** The client: configuration, shared delivery state, executions, and the flush on exit. */
 import { resolveConfig, type ResolvedConfig, type RunwatchOptions } from './config.js';
 import { RunwatchClientError } from './errors.js';
-import { cleanName, jsonValue } from './events.js';
+import { cleanName, cutString, jsonValue, safeStringify } from './events.js';
 import { Execution } from './execution.js';
 import { ID_PATTERN, randomId } from './ids.js';
 import { createDeliveryContext, ExecutionSender, sleep, type DeliveryContext, type DeliveryStats } from './sender.js';
@@ -27,6 +27,16 @@ function named(value: Named, fallback: string): Record<string, unknown> {
 	if (typeof value === 'string') return { name: cleanName(value, fallback) };
 	const clean = (jsonValue(value) ?? {}) as Record<string, unknown>;
 	return { ...clean, name: cleanName(value?.name, fallback) };
+}
+
+/** Metadata the server accepts: string values (others are stringified), at most 1,024 characters. */
+function cleanMetadata(metadata: Record<string, unknown>): Record<string, string> {
+	const clean: Record<string, string> = {};
+	for (const [key, value] of Object.entries(metadata ?? {})) {
+		if (value === undefined) continue;
+		clean[key] = cutString(typeof value === 'string' ? value : (safeStringify(value) ?? String(value)), 1024);
+	}
+	return clean;
 }
 
 /**
@@ -62,7 +72,7 @@ export class Runwatch {
 		}
 		const body: Record<string, unknown> = { agent: named(options.agent, 'agent') };
 		if (options.department !== undefined) body.department = named(options.department, 'department');
-		if (options.metadata !== undefined) body.metadata = options.metadata;
+		if (options.metadata !== undefined) body.metadata = cleanMetadata(options.metadata);
 		const sender = new ExecutionSender(this.#ctx, options.id ?? randomId(), body);
 		const execution = new Execution(sender, this.#config, () => this.stats());
 		const entry = { execution, sender };

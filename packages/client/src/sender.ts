@@ -151,11 +151,11 @@ export class ExecutionSender {
 
 	/**
 	 * Sends everything queued now. Resolves `true` once the queue is empty, or `false` when
-	 * `timeoutMs` passes first (the events stay queued) or delivery was given up. Keeps the
+	 * `timeoutMs` passes first (the events stay queued) or delivery was given up (`abandon`). Keeps the
 	 * process alive while it waits.
 	 */
 	flush(timeoutMs: number): Promise<boolean> {
-		if (this.stopped) return Promise.resolve(this.#queue.length === 0);
+		if (this.stopped) return Promise.resolve(false);
 		if (!this.pending && this.#state !== 'creating') return Promise.resolve(true);
 		this.#kick();
 		return new Promise((resolve) => {
