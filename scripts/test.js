@@ -1,5 +1,6 @@
-// `npm test`: builds the app, runs Vitest (unit + integration projects), then the Playwright
-// browser tests in the system Chromium, and ends with one summary line:
+// `npm test`: builds the app and the client package (packages/client), runs Vitest (unit +
+// integration projects), then the Playwright browser tests in the system Chromium, and ends with
+// one summary line:
 //
 //   tests: N passed, M failed[, K skipped]
 //
@@ -125,6 +126,14 @@ const buildCode = run('npm', ['run', 'build']);
 if (buildCode !== 0) {
 	console.error('\nThe build failed, so no tests ran (the integration and browser tests need build/).');
 	record('npm run build', buildCode, undefined);
+	summary();
+}
+
+heading('Building the client package (npm run build:client)');
+const clientBuildCode = run('npm', ['run', 'build:client']);
+if (clientBuildCode !== 0) {
+	console.error('\nThe client package (packages/client) did not build, so no tests ran (its integration tests need packages/client/dist/).');
+	record('npm run build:client', clientBuildCode, undefined);
 	summary();
 }
 
