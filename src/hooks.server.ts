@@ -50,11 +50,13 @@ export const handle: Handle = async ({ event, resolve }) => {
 	const isApi = event.url.pathname.startsWith('/api/') || event.url.pathname.startsWith('/v1/');
 	if (!isApi && !event.url.pathname.startsWith('/_app/')) await guardPage(event);
 	// SvelteKit's own cross-site form check is off (svelte.config.js) so that the API can answer
-	// in JSON; pages still refuse form posts from another origin.
+	// in JSON; pages still refuse form posts from another origin. The API and OTLP (`/v1/`) take
+	// a bearer token, which a form cannot send, and answer a wrong content type with 415.
 	const { request, url } = event;
 	if (
 		request.method === 'POST' &&
 		!url.pathname.startsWith('/api/') &&
+		!url.pathname.startsWith('/v1/') &&
 		FORM_TYPES.test(request.headers.get('content-type') ?? '') &&
 		request.headers.get('origin') !== url.origin
 	) {

@@ -114,3 +114,19 @@ export const SSE_HEARTBEAT_MS = 5_000;
 
 /** The `retry:` hint sent to EventSource: how soon to reconnect after a stream ends. */
 export const SSE_RETRY_MS = 1_000;
+
+/**
+ * Largest OTLP request body (`POST /v1/traces`), counted on the wire and again after gzip is
+ * undone, so a small gzip bomb is refused (413) once it inflates past this, never held whole.
+ * Twice the event API's body: an SDK's batch processor sends up to 512 spans per request, and
+ * GenAI spans carry prompts and completions as attributes (at most MAX_OTLP_STRING_CHARS each
+ * are kept). The OpenTelemetry Collector's default is 20 MiB; its users batch more per request.
+ */
+export const MAX_OTLP_BODY_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Longest string attribute value kept from a span (longer ones are cut, and say so). Keeps a
+ * step with one huge prompt well under MAX_EVENT_BYTES along with its other attributes; the
+ * timeline shows a prompt, it is not an archive of it.
+ */
+export const MAX_OTLP_STRING_CHARS = 32 * 1024;
