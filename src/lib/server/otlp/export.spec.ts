@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { MAX_BATCH_EVENTS } from '../../protocol/limits.js';
 import { RunwatchError } from '../errors.js';
-import { Access } from '../http/access.js';
+import { Access } from '../access/access.js';
 import { Hub } from '../hub/hub.js';
 import { Ingest } from '../ingest/ingest.js';
 import { createSqliteStore } from '../store/sqlite.js';
@@ -33,7 +33,7 @@ beforeEach(() => {
 		if (draining) throw new RunwatchError('shutting_down', 'Server is shutting down');
 		return () => {};
 	};
-	ingest = new Ingest({ store, publisher: hub, access: new Access({ ingestToken: TOKEN, host: '127.0.0.1' }), admit });
+	ingest = new Ingest({ store, publisher: hub, access: new Access({ ingestToken: TOKEN, host: '127.0.0.1', store }), admit });
 });
 
 afterEach(async () => {
@@ -47,7 +47,7 @@ function post(body: Uint8Array | string, headers: Record<string, string>, token:
 		body: typeof body === 'string' ? body : new Uint8Array(body),
 		headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) }
 	});
-	return exportTraces(ingest, request, new URL(request.url));
+	return exportTraces(ingest, request);
 }
 
 async function bytesOf(response: Response): Promise<Uint8Array> {

@@ -1,6 +1,6 @@
 import { MAX_BATCH_EVENTS } from '../../protocol/limits.js';
 import { errorPayload, RunwatchError } from '../errors.js';
-import { credentialsOf } from '../http/access.js';
+import { credentialsOf } from '../access/credentials.js';
 import type { Ingest } from '../ingest/ingest.js';
 import { encodingOf, readTraceRequest, type OtlpEncoding } from './decode.js';
 import { mapSpans } from './mapping.js';
@@ -25,12 +25,11 @@ const RPC_INTERNAL = 13;
  */
 export async function exportTraces(
 	ingest: Pick<Ingest, 'authorize' | 'createExecution' | 'appendEvents'>,
-	request: Request,
-	url: URL
+	request: Request
 ): Promise<Response> {
 	const encoding = encodingOf(request.headers.get('content-type'));
 	try {
-		ingest.authorize(credentialsOf(request, url));
+		ingest.authorize(credentialsOf(request));
 		if (!encoding) {
 			throw new RunwatchError(
 				'unsupported_media_type',

@@ -226,3 +226,12 @@ describe('mapping details', () => {
 		expect(isoFromNanos(1_767_323_045_123_999_999n)).toBe('2026-01-02T03:04:05.123Z');
 	});
 });
+
+// The client's span processor reports a span's start with the kind the server will give the
+// finished span: the same step-start, stored once. Its table lives in the standalone package.
+test('the client span processor and the server agree on every step kind', async () => {
+	const { stepKindOf } = await import('../../../../packages/client/src/otel-kind.js');
+	for (const operation of ['chat', 'text_completion', 'generate_content', 'execute_tool', 'invoke_agent', 'create_agent', 'embeddings', 'x', undefined]) {
+		expect(stepKindOf(operation), String(operation)).toBe(stepKind(operation));
+	}
+});
