@@ -45,5 +45,10 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
 	`
 	ALTER TABLE executions ADD COLUMN cancel_requested_at TEXT;
 	ALTER TABLE executions ADD COLUMN cancel_reason TEXT;
+	`,
+	// 4: retention finds executions that ended before a cutoff. `ended_at` is the terminal event's
+	// `ts`, in whatever zone the agent sent it; julianday() compares instants, not strings.
+	`
+	CREATE INDEX executions_by_end ON executions (julianday(ended_at)) WHERE ended_at IS NOT NULL;
 	`
 ];
