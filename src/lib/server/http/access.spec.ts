@@ -65,6 +65,24 @@ describe('Access.canView', () => {
 	});
 });
 
+describe('Access.canWrite (cancel, delete)', () => {
+	test('open loopback server: the ingest token, or a page of this server; not a program without a token', () => {
+		const access = new Access({ ingestToken, host: '127.0.0.1' });
+		expect(access.canWrite({ authorization: `Bearer ${ingestToken}` }, false)).toBe(true);
+		expect(access.canWrite({}, true)).toBe(true);
+		expect(access.canWrite({}, false)).toBe(false);
+	});
+
+	test('with a viewer token: the ingest or the viewer token, wherever from; a same-origin page alone is not enough', () => {
+		const access = new Access({ ingestToken, host: '127.0.0.1', viewerToken });
+		expect(access.canWrite({ authorization: `Bearer ${ingestToken}` }, false)).toBe(true);
+		expect(access.canWrite({ cookie: `runwatch_viewer=${viewerToken}` }, true)).toBe(true);
+		expect(access.canWrite({ authorization: `Bearer ${viewerToken}` }, false)).toBe(true);
+		expect(access.canWrite({}, true)).toBe(false);
+		expect(access.canWrite({ authorization: 'Bearer wrong' }, true)).toBe(false);
+	});
+});
+
 test('isLoopbackHost', () => {
 	for (const host of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost']) expect(isLoopbackHost(host)).toBe(true);
 	for (const host of ['0.0.0.0', '::', '10.0.0.1', 'localhost.example.com', '128.0.0.1']) expect(isLoopbackHost(host)).toBe(false);

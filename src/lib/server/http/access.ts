@@ -84,17 +84,17 @@ export class Access {
 	}
 
 	/**
-	 * Asking an agent to stop: the ingest token, a signed-in viewer, or, on an open loopback
-	 * server, a page of this server (`fromSameOriginPage`: the browser said so in `Origin`, which
-	 * a page elsewhere cannot forge). A share link never may.
+	 * Changing an execution (cancel, delete): the ingest token, a signed-in viewer, or, on an
+	 * open loopback server, a page of this server (`fromSameOriginPage`: the browser said so in
+	 * `Origin`, which a page elsewhere cannot forge). A share link never may.
 	 */
-	canCancel(credentials: RequestCredentials, fromSameOriginPage: boolean): boolean {
+	canWrite(credentials: RequestCredentials, fromSameOriginPage: boolean): boolean {
 		if (this.canIngest(credentials)) return true;
 		if (this.viewingIsOpen) return fromSameOriginPage;
 		return this.#holdsViewerToken(credentials);
 	}
 
-	/** Whether a viewer with these credentials gets the write controls (Cancel) on a page. */
+	/** Whether a viewer with these credentials gets the write controls (Cancel, Delete) on a page. */
 	viewerMayWrite(credentials: RequestCredentials): boolean {
 		return this.viewingIsOpen || this.canIngest(credentials) || this.#holdsViewerToken(credentials);
 	}

@@ -24,6 +24,21 @@ export function requireView(runtime: Runtime, request: Request, url: URL): void 
 	}
 }
 
+/**
+ * Changing an execution (cancel, delete) needs `Access.canWrite`. Someone who may not even view
+ * is told to sign in (401); someone who may view but not write (a program without a token on
+ * an open local server, a page of another site) is refused (403).
+ */
+export function requireWrite(runtime: Runtime, request: Request, url: URL, what: string): void {
+	const credentials = credentialsOf(request, url);
+	const fromPage = isSameOriginPage(request.headers.get('origin'), request.headers.get('host'), runtime.config.origin);
+	if (runtime.access.canWrite(credentials, fromPage)) return;
+	if (!runtime.access.canView(credentials)) {
+		throw new RunwatchError('unauthorized', `${what} needs the ingest token or a signed-in viewer`);
+	}
+	throw new RunwatchError('forbidden', `${what} needs the ingest token, a signed-in viewer, or the dashboard of an open local server`);
+}
+
 export function executionUrl(runtime: Runtime, url: URL, id: string): string {
 	const base = runtime.config.origin ?? url.origin;
 	return `${base}/executions/${encodeURIComponent(id)}`;
@@ -79,19 +94,24 @@ export async function postEvents(runtime: Runtime, request: Request, url: URL, r
 }
 
 /**
+ * `DELETE /api/executions/:id`: the execution and its events go, in one transaction; its viewers
+ * get `not_found` and the list's followers `execution-deleted`. 204, or 404 when unknown.
+ */
+export async function deleteExecution(runtime: Runtime, request: Request, url: URL, rawId: string): Promise<Response> {
+	requireWrite(runtime, request, url, 'Deleting');
+	const id = parseId(rawId);
+	if (!(await runtime.ingest.deleteExecution(id))) throw new RunwatchError('not_found', `No execution "${id}"`);
+	runtime.retention.reclaimSoon();
+	return new Response(null, { status: 204 });
+}
+
+/**
  * `POST /api/executions/:id/cancel`: stores a `cancel-requested` event (once, however often it
  * is asked) and answers 202; the agent learns it through `GET .../cancel?wait=` and answers with
  * `cancelled` once it has stopped.
  */
 export async function requestCancel(runtime: Runtime, request: Request, url: URL, rawId: string): Promise<Response> {
-	const credentials = credentialsOf(request, url);
-	const fromPage = isSameOriginPage(request.headers.get('origin'), request.headers.get('host'), runtime.config.origin);
-	if (!runtime.access.canCancel(credentials, fromPage)) {
-		throw new RunwatchError(
-			'forbidden',
-			'Cancelling needs the ingest token, a signed-in viewer, or the dashboard of an open local server'
-		);
-	}
+	requireWrite(runtime, request, url, 'Cancelling');
 	const id = parseId(rawId);
 	const body = request.headers.get('content-length') === '0' || !request.body ? {} : await readJsonBody(request);
 	const parsed = cancelRequestSchema.safeParse(body ?? {});
