@@ -80,6 +80,16 @@ describe('DELETE /api/executions/:id on an open loopback server', () => {
 		expect((await postEvents(server, id, { type: 'output', data: { text: 'new' } })).lastSeq).toBe(1);
 	});
 
+	test('an agent waiting on the cancel long-poll of a deleted execution gets 404', async () => {
+		const id = await createExecution(server);
+		const waiting = request(server, 'GET', `/api/executions/${id}/cancel?wait=2`);
+		await sleep(300);
+		expect((await remove(id)).status).toBe(204);
+		const answer = await waiting;
+		expect(answer.status).toBe(404);
+		expect(answer.body.error.code).toBe('not_found');
+	});
+
 	test('its viewers (WebSocket, SSE stream, SSE session) are told not_found and dropped; list followers get execution-deleted; others carry on', async () => {
 		const id = await createExecution(server);
 		const other = await createExecution(server);
@@ -224,7 +234,6 @@ describe('RUNWATCH_RETENTION_DAYS', () => {
 				if ((await request(server, 'GET', '/api/executions/big')).status === 404) break;
 				if (Date.now() > deadline) throw new Error(`retention did not delete "big" in time:\n${server.output}`);
 			}
-			console.log(`retention test: ${posted / 10} POSTs, ${answeredMidway} answered while "big" was half deleted`);
 			expect(answeredMidway).toBeGreaterThan(0);
 
 			const status = async (id: string) => (await request(server!, 'GET', `/api/executions/${id}`)).status;

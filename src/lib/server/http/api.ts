@@ -170,8 +170,10 @@ export async function awaitCancel(runtime: Runtime, request: Request, url: URL, 
 		const execution = await runtime.store.getExecution(id);
 		if (!execution) throw new RunwatchError('not_found', `No execution "${id}"`);
 		if (decided(execution)) return json(cancelState(execution));
-		const later = await changed;
-		return json(cancelState(later ?? (await runtime.store.getExecution(id)) ?? execution));
+		const latest = (await changed) ?? (await runtime.store.getExecution(id));
+		// Deleted while the agent waited: as unknown as any other id.
+		if (!latest) throw new RunwatchError('not_found', `No execution "${id}"`);
+		return json(cancelState(latest));
 	} finally {
 		stopWatching();
 	}
