@@ -116,6 +116,22 @@ describe('Retention', () => {
 		expect(list).toHaveBeenCalledTimes(2);
 	});
 
+	test('a failed run is logged and tried again at the next interval (no unhandled rejection)', async () => {
+		vi.useFakeTimers();
+		await seed('old', 3, 40);
+		const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+		vi.spyOn(store, 'listEndedBefore').mockRejectedValueOnce(new Error('disk on fire'));
+		const r = retention({ firstRunDelayMs: 10, intervalMs: 1000, yieldToLoop: async () => {} });
+		r.start();
+		await vi.advanceTimersByTimeAsync(10);
+		expect(errors).toHaveBeenCalledTimes(1);
+		expect(deleted).toEqual([]);
+		await vi.advanceTimersByTimeAsync(1000);
+		expect(deleted).toEqual(['old']);
+		await r.stop();
+		expect(await r.runOnce()).toEqual({ executions: 0, events: 0 });
+	});
+
 	test('stop() ends a run between two chunks and waits for it', async () => {
 		await seed('big', 5000, 40);
 		let r: Retention | undefined;

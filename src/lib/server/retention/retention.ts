@@ -100,8 +100,10 @@ export class Retention {
 	/** Runs soon after startup, then every interval; nothing when no retention is set. */
 	start(): void {
 		if (this.#days === undefined || this.#stopped) return;
-		const first = setTimeout(() => void this.runOnce(), this.#firstRunDelayMs);
-		const every = setInterval(() => void this.runOnce(), this.#intervalMs);
+		// A failure is logged by #enqueue; the next interval tries again.
+		const run = () => void this.runOnce().catch(() => {});
+		const first = setTimeout(run, this.#firstRunDelayMs);
+		const every = setInterval(run, this.#intervalMs);
 		first.unref();
 		every.unref();
 		this.#timers.push(first, every);
@@ -112,12 +114,13 @@ export class Retention {
 	 * back. A call while one is queued joins it.
 	 */
 	runOnce(): Promise<RetentionRun> {
+		if (this.#stopped) return Promise.resolve({ executions: 0, events: 0 });
 		this.#pendingRun ??= this.#enqueue(async () => {
 			this.#pendingRun = undefined;
 			const run = await this.#deleteExpired();
 			if (run.executions > 0) await this.#reclaim();
 			return run;
-		});
+		}).then((run) => run ?? { executions: 0, events: 0 });
 		return this.#pendingRun;
 	}
 
@@ -126,7 +129,7 @@ export class Retention {
 		if (this.#reclaimTimer || this.#stopped) return;
 		this.#reclaimTimer = setTimeout(() => {
 			this.#reclaimTimer = undefined;
-			void this.#enqueue(() => this.#reclaim());
+			this.#enqueue(() => this.#reclaim()).catch(() => {}); // logged by #enqueue
 		}, this.#reclaimDelayMs);
 		this.#reclaimTimer.unref();
 	}
@@ -141,8 +144,9 @@ export class Retention {
 		await this.#work.catch(() => {});
 	}
 
-	#enqueue<T>(job: () => Promise<T>): Promise<T> {
-		const result = this.#work.then(() => (this.#stopped ? (undefined as T) : job()));
+	/** Runs `job` after the one before; a failure is logged here, and the caller's promise rejects. */
+	#enqueue<T>(job: () => Promise<T>): Promise<T | undefined> {
+		const result = this.#work.then(() => (this.#stopped ? undefined : job()));
 		this.#work = result.catch((error) => console.error('[runwatch] retention failed; it runs again later:', error));
 		return result;
 	}
