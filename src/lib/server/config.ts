@@ -30,6 +30,8 @@ export interface RunwatchConfig {
 	 * `RUNWATCH_INGEST_FAST_PATH=off` sends it through the SvelteKit route, as `vite dev` does).
 	 */
 	ingestFastPath: boolean;
+	/** `RUNWATCH_RETENTION_DAYS`: executions that ended more than this many days ago are deleted. */
+	retentionDays?: number;
 }
 
 /** Loopback unless HOST says otherwise: a fresh install must not be reachable from the network. */
@@ -56,6 +58,17 @@ function parseSwitch(env: NodeJS.ProcessEnv, name: string, fallback: boolean): b
 	if (['on', 'true', '1', 'yes'].includes(value)) return true;
 	if (['off', 'false', '0', 'no'].includes(value)) return false;
 	throw new Error(`${name} must be "on" or "off", got "${env[name]}"`);
+}
+
+/** A positive number of days (fractions allowed), or undefined when unset. */
+function parseDays(env: NodeJS.ProcessEnv, name: string): number | undefined {
+	const raw = env[name]?.trim();
+	if (!raw) return undefined;
+	const days = Number(raw);
+	if (!/^\d+(\.\d+)?$/.test(raw) || !(days > 0) || days > 365_000) {
+		throw new Error(`${name} must be a positive number of days (e.g. 30), got "${env[name]}"`);
+	}
+	return days;
 }
 
 /** Reads the environment once. Throws with a sentence saying what to fix. */
@@ -113,6 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RunwatchConfig
 		origin: env.ORIGIN || undefined,
 		databaseUrl,
 		redisUrl: env.REDIS_URL || undefined,
-		ingestFastPath: parseSwitch(env, 'RUNWATCH_INGEST_FAST_PATH', true)
+		ingestFastPath: parseSwitch(env, 'RUNWATCH_INGEST_FAST_PATH', true),
+		retentionDays: parseDays(env, 'RUNWATCH_RETENTION_DAYS')
 	};
 }

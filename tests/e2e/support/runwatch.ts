@@ -76,7 +76,7 @@ export class RunwatchServer {
 			RUNWATCH_INGEST_TOKEN: this.token
 		};
 		// Embedded SQLite, no cross-node bus, open viewing on loopback: whatever the shell says.
-		for (const name of ['DATABASE_URL', 'REDIS_URL', 'RUNWATCH_VIEWER_TOKEN', 'ORIGIN']) delete env[name];
+		for (const name of ['DATABASE_URL', 'REDIS_URL', 'RUNWATCH_VIEWER_TOKEN', 'RUNWATCH_RETENTION_DAYS', 'ORIGIN']) delete env[name];
 
 		const child = spawn(process.execPath, [ENTRY], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
 		this.child = child;
