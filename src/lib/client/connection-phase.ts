@@ -1,0 +1,80 @@
+import type { Transport, TransportName } from './transport/transport.js';
+
+/**
+ * - `connecting`: the first attempt since the page started following something.
+ * - `open`: connected; events flow.
+ * - `reconnecting`: lost the connection; trying again (`nextRetryAt` says when, or null while an
+ *   attempt is in flight).
+ * - `offline`: not connected and not retrying on a timer: the browser is offline (waits for
+ *   `online`), the server refused us for good, or nothing is followed any more.
+ */
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'offline';
+
+export interface ConnectionStatus {
+	state: ConnectionState;
+	/** The transport in use or last used; null before the first attempt. */
+	transport: TransportName | null;
+	/** Epoch ms of the next attempt while `reconnecting` and waiting; otherwise null. */
+	nextRetryAt: number | null;
+	/** Why the connection is `offline`, for people. */
+	reason: string | null;
+}
+
+/**
+ * Where the connection is: the one state machine. Every change goes through `#setPhase`; the
+ * public `ConnectionStatus` is a projection of it (`statusOf`). `initial` is true until the
+ * first attempt since the page started following something has either worked or had to wait.
+ *
+ *   idle ──follow──▶ connecting ──open──▶ opened ──message──▶ live
+ *   connecting | opened ──closed, timed out, silent──▶ connecting (another transport, at once) | waiting
+ *   live ──lost (1001 after a stable connection: at once)──▶ connecting | waiting
+ *   live ──background probe answered──▶ live (on the probe's transport)
+ *   waiting ──timer, Reconnect, online, visible──▶ connecting
+ *   any ──device offline──▶ down (offline; `online` wakes it)
+ *   any ──refused for good (4403, 44xx)──▶ down (until reconnectNow)
+ *   any ──nothing followed for lingerMs──▶ idle
+ */
+export type Phase =
+	| { kind: 'idle'; last: TransportName | null }
+	| { kind: 'connecting'; transport: Transport; initial: boolean }
+	| { kind: 'opened'; transport: Transport; initial: boolean; openedAt: number }
+	| { kind: 'live'; transport: Transport; openedAt: number }
+	| { kind: 'waiting'; last: TransportName | null; retryAt: number }
+	| { kind: 'down'; last: TransportName | null; reason: string; wakes: boolean };
+
+export function statusOf(phase: Phase): ConnectionStatus {
+	switch (phase.kind) {
+		case 'idle':
+			return { state: 'offline', transport: phase.last, nextRetryAt: null, reason: 'Not following any execution' };
+		case 'connecting':
+		case 'opened':
+			return { state: phase.initial ? 'connecting' : 'reconnecting', transport: phase.transport.name, nextRetryAt: null, reason: null };
+		case 'live':
+			return { state: 'open', transport: phase.transport.name, nextRetryAt: null, reason: null };
+		case 'waiting':
+			return { state: 'reconnecting', transport: phase.last, nextRetryAt: phase.retryAt, reason: null };
+		case 'down':
+			return { state: 'offline', transport: phase.last, nextRetryAt: null, reason: phase.reason };
+	}
+}
+
+/** How a connection ended, for the one way down (`#drop`). */
+export type Ending =
+	/** Nothing is followed any more. */
+	| { kind: 'idle' }
+	/** The server refused us; retrying cannot help until the person acts. */
+	| { kind: 'final'; reason: string }
+	/** An attempt failed (closed or timed out before any message, or opened and stayed silent). */
+	| { kind: 'failed'; outcome: 'failed' | 'silent' }
+	/** A working connection was lost. */
+	| { kind: 'lost'; now: boolean };
+
+/** Whether two statuses would look the same to a listener. */
+export function sameStatus(a: ConnectionStatus, b: ConnectionStatus): boolean {
+	return a.state === b.state && a.transport === b.transport && a.nextRetryAt === b.nextRetryAt && a.reason === b.reason;
+}
+
+/** The transport of a phase that has one. */
+export function transportOf(phase: Phase): Transport | undefined {
+	return phase.kind === 'connecting' || phase.kind === 'opened' || phase.kind === 'live' ? phase.transport : undefined;
+}
