@@ -7,8 +7,11 @@ import type { Transport, TransportName } from './transport/transport.js';
  *   attempt is in flight).
  * - `offline`: not connected and not retrying on a timer: the browser is offline (waits for
  *   `online`), the server refused us for good, or nothing is followed any more.
+ * - `forbidden`: the server no longer lets this viewer view (signed out, share link revoked or
+ *   expired: close code 4403, an SSE `forbidden` message, or HTTP 401/403). No retrying until
+ *   `reconnectNow()`; the page offers to sign in again.
  */
-export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'offline';
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'offline' | 'forbidden';
 
 export interface ConnectionStatus {
 	state: ConnectionState;
@@ -16,7 +19,7 @@ export interface ConnectionStatus {
 	transport: TransportName | null;
 	/** Epoch ms of the next attempt while `reconnecting` and waiting; otherwise null. */
 	nextRetryAt: number | null;
-	/** Why the connection is `offline`, for people. */
+	/** Why the connection is `offline` or `forbidden`, for people. */
 	reason: string | null;
 }
 
@@ -31,7 +34,7 @@ export interface ConnectionStatus {
  *   live ──background probe answered──▶ live (on the probe's transport)
  *   waiting ──timer, Reconnect, online, visible──▶ connecting
  *   any ──device offline──▶ down (offline; `online` wakes it)
- *   any ──refused for good (4403, 44xx)──▶ down (until reconnectNow)
+ *   any ──refused for good──▶ down (forbidden: 4403, SSE `forbidden`, HTTP 401/403; or offline: 44xx), until reconnectNow
  *   any ──nothing followed for lingerMs──▶ idle
  */
 export type Phase =
@@ -40,7 +43,7 @@ export type Phase =
 	| { kind: 'opened'; transport: Transport; initial: boolean; openedAt: number }
 	| { kind: 'live'; transport: Transport; openedAt: number }
 	| { kind: 'waiting'; last: TransportName | null; retryAt: number }
-	| { kind: 'down'; last: TransportName | null; reason: string; wakes: boolean };
+	| { kind: 'down'; state: 'offline' | 'forbidden'; last: TransportName | null; reason: string; wakes: boolean };
 
 export function statusOf(phase: Phase): ConnectionStatus {
 	switch (phase.kind) {
@@ -54,7 +57,7 @@ export function statusOf(phase: Phase): ConnectionStatus {
 		case 'waiting':
 			return { state: 'reconnecting', transport: phase.last, nextRetryAt: phase.retryAt, reason: null };
 		case 'down':
-			return { state: 'offline', transport: phase.last, nextRetryAt: null, reason: phase.reason };
+			return { state: phase.state, transport: phase.last, nextRetryAt: null, reason: phase.reason };
 	}
 }
 
@@ -63,7 +66,7 @@ export type Ending =
 	/** Nothing is followed any more. */
 	| { kind: 'idle' }
 	/** The server refused us; retrying cannot help until the person acts. */
-	| { kind: 'final'; reason: string }
+	| { kind: 'final'; forbidden: boolean; reason: string }
 	/** An attempt failed (closed or timed out before any message, or opened and stayed silent). */
 	| { kind: 'failed'; outcome: 'failed' | 'silent' }
 	/** A working connection was lost. */

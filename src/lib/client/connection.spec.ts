@@ -162,13 +162,13 @@ describe('Connection', () => {
 		expect(connection.status).toMatchObject({ state: 'reconnecting', nextRetryAt: null });
 	});
 
-	it('stays offline after 4403 until asked to reconnect', () => {
+	it('stays forbidden after 4403 until asked to reconnect', () => {
 		const { factory, connection } = setup();
 		connection.subscribe('run-1', 0, collect().listener);
 		factory.last.open();
 		factory.last.drop(4403);
-		expect(connection.status.state).toBe('offline');
-		expect(connection.status.reason).toMatch(/sign in/);
+		expect(connection.status.state).toBe('forbidden');
+		expect(connection.status.reason).toMatch(/sign-in has ended/);
 		vi.advanceTimersByTime(120_000);
 		expect(factory.created).toHaveLength(1);
 		connection.reconnectNow();

@@ -8,7 +8,7 @@ import { FollowedExecutions, type ExecutionListener, type ListenerEntry } from '
 import { Liveness } from './liveness.js';
 import { RetryTimer } from './retry-timer.js';
 import { routeMessage } from './route-message.js';
-import { closeDecision } from './transport/close-policy.js';
+import { closeDecision, FORBIDDEN_REASON } from './transport/close-policy.js';
 import type { Transport, TransportCallbacks, TransportClose, TransportFactory, TransportName } from './transport/transport.js';
 
 export type { ConnectionOptions } from './connection-options.js';
@@ -176,7 +176,7 @@ export class Connection {
 		const factory = this.#options.policy.next();
 		if (!factory) {
 			const reason = 'This browser cannot connect for live updates';
-			return this.#setPhase({ kind: 'down', last: null, reason, wakes: false });
+			return this.#setPhase({ kind: 'down', state: 'offline', last: null, reason, wakes: false });
 		}
 		const transport = factory.create(++this.#nextTransportId);
 		this.#setPhase({ kind: 'connecting', transport, initial });
@@ -247,12 +247,16 @@ export class Connection {
 			this.#setPhase({ kind: 'live', transport: phase.transport, openedAt });
 			this.#probe.schedule(phase.transport.name);
 		}
+		// This viewer may no longer view (the server ends the connection after this).
+		if (message.type === 'error' && message.code === 'forbidden' && !message.executionId) {
+			return this.#drop({ kind: 'final', forbidden: true, reason: message.message || FORBIDDEN_REASON });
+		}
 		routeMessage(message, { followed: this.#followed, list: this.#list, diagnostic: this.#options.onDiagnostic });
 	}
 
 	#onClose(close: TransportClose): void {
 		const decision = closeDecision(close.code);
-		if (decision.action === 'final') return this.#drop({ kind: 'final', reason: decision.reason });
+		if (decision.action === 'final') return this.#drop({ kind: 'final', forbidden: decision.forbidden, reason: decision.reason });
 		const phase = this.#phase;
 		if (phase.kind !== 'live') return this.#drop({ kind: 'failed', outcome: 'failed' });
 		const stable = Date.now() - phase.openedAt >= MIN_STABLE_MS;
@@ -287,7 +291,10 @@ export class Connection {
 			this.#environment.watch(false);
 			return this.#setPhase({ kind: 'idle', last });
 		}
-		if (ending.kind === 'final') return this.#setPhase({ kind: 'down', last, reason: ending.reason, wakes: false });
+		if (ending.kind === 'final') {
+			const state = ending.forbidden ? 'forbidden' : 'offline';
+			return this.#setPhase({ kind: 'down', state, last, reason: ending.reason, wakes: false });
+		}
 		let now = ending.kind === 'lost' && ending.now;
 		if (ending.kind === 'failed' && transport) {
 			this.#options.policy.report(transport.name, ending.outcome);
@@ -295,7 +302,7 @@ export class Connection {
 			now = ending.outcome === 'silent' || this.#options.policy.next()?.name !== transport.name;
 		}
 		if (!this.#environment.online) {
-			return this.#setPhase({ kind: 'down', last, reason: 'This device is offline', wakes: true });
+			return this.#setPhase({ kind: 'down', state: 'offline', last, reason: 'This device is offline', wakes: true });
 		}
 		// Never connected yet (a first attempt that fell back at once): still 'connecting', so the
 		// page does not claim a connection was lost.

@@ -15,7 +15,7 @@ describe('closeDecision', () => {
 	});
 
 	it('gives up when the server forbids viewing', () => {
-		expect(closeDecision(CLOSE_CODES.forbidden).action).toBe('final');
-		expect(closeDecision(4400).action).toBe('final');
+		expect(closeDecision(CLOSE_CODES.forbidden)).toMatchObject({ action: 'final', forbidden: true });
+		expect(closeDecision(4400)).toMatchObject({ action: 'final', forbidden: false });
 	});
 });
