@@ -1,6 +1,7 @@
-import { DEFAULT_BACKOFF_MAX_MS, DEFAULT_BACKOFF_MIN_MS } from './backoff.js';
+import { DEFAULT_BACKOFF_MAX_MS, DEFAULT_BACKOFF_MIN_MS, DEFAULT_FAST_RETRIES, DEFAULT_FAST_RETRY_MAX_MS } from './backoff.js';
 import type { ConnectionEnvironment } from './environment.js';
 import { firstSupported, type TransportPolicy } from './transport/select.js';
+import type { ServerCheck } from './transport/server-check.js';
 import type { TransportFactory } from './transport/transport.js';
 
 export interface ConnectionOptions {
@@ -26,6 +27,18 @@ export interface ConnectionOptions {
 	/** Backoff bounds; see `backoff.ts`. Defaults 500 ms and 15 s. */
 	backoffMinMs?: number;
 	backoffMaxMs?: number;
+	/** Attempts after a drop that wait at most `fastRetryMaxMs` (`reconnectDelay` in `backoff.ts`). Default 20. */
+	fastRetries?: number;
+	/** Default 1 s: a restarted server has its viewers back within about a second. */
+	fastRetryMaxMs?: number;
+	/**
+	 * Asked after a WebSocket attempt failed, since a browser reports a refused upgrade, a proxy
+	 * that blocks WebSocket and a server that is down alike (1006): `up` means HTTP works where
+	 * WebSocket failed (evidence for the fallback policy), `down` that the server is away (no
+	 * evidence: try WebSocket again soon), `forbidden` that this viewer may not view. Without it,
+	 * every failed attempt counts as evidence. The page passes `checkServer` on the SSE URL.
+	 */
+	checkServer?: () => Promise<ServerCheck>;
 	random?: () => number;
 	environment?: ConnectionEnvironment;
 	/** Diagnostics that need no action from the caller (a malformed server frame). */
@@ -39,8 +52,9 @@ export const DEFAULT_PROBE_INTERVAL_MS = 30_000;
 export const DEFAULT_LINGER_MS = 5_000;
 
 /** The options with every default filled in, resolved once. */
-export type ResolvedConnectionOptions = Required<Omit<ConnectionOptions, 'transports' | 'environment'>> & {
+export type ResolvedConnectionOptions = Required<Omit<ConnectionOptions, 'transports' | 'environment' | 'checkServer'>> & {
 	environment: ConnectionEnvironment | undefined;
+	checkServer: (() => Promise<ServerCheck>) | undefined;
 };
 
 export function resolveConnectionOptions(options: ConnectionOptions): ResolvedConnectionOptions {
@@ -56,6 +70,9 @@ export function resolveConnectionOptions(options: ConnectionOptions): ResolvedCo
 		lingerMs: options.lingerMs ?? DEFAULT_LINGER_MS,
 		backoffMinMs: options.backoffMinMs ?? DEFAULT_BACKOFF_MIN_MS,
 		backoffMaxMs: options.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS,
+		fastRetries: options.fastRetries ?? DEFAULT_FAST_RETRIES,
+		fastRetryMaxMs: options.fastRetryMaxMs ?? DEFAULT_FAST_RETRY_MAX_MS,
+		checkServer: options.checkServer,
 		random: options.random ?? Math.random,
 		environment: options.environment,
 		onDiagnostic: options.onDiagnostic ?? ((message) => console.warn(`[runwatch] ${message}`))

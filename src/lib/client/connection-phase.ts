@@ -29,7 +29,10 @@ export interface ConnectionStatus {
  * first attempt since the page started following something has either worked or had to wait.
  *
  *   idle ──follow──▶ connecting ──open──▶ opened ──message──▶ live
- *   connecting | opened ──closed, timed out, silent──▶ connecting (another transport, at once) | waiting
+ *   connecting | opened ──silent──▶ connecting (the policy falls back, at once)
+ *   connecting | opened ──WebSocket failed──▶ checking ──HTTP answers──▶ connecting (falls back) | waiting
+ *                                              checking ──no answer──▶ waiting (same transport, soon)
+ *                                              checking ──401/403──▶ down (forbidden)
  *   live ──lost (1001 after a stable connection: at once)──▶ connecting | waiting
  *   live ──background probe answered──▶ live (on the probe's transport)
  *   waiting ──timer, Reconnect, online, visible──▶ connecting
@@ -42,6 +45,7 @@ export type Phase =
 	| { kind: 'connecting'; transport: Transport; initial: boolean }
 	| { kind: 'opened'; transport: Transport; initial: boolean; openedAt: number }
 	| { kind: 'live'; transport: Transport; openedAt: number }
+	| { kind: 'checking'; last: TransportName; initial: boolean }
 	| { kind: 'waiting'; last: TransportName | null; retryAt: number }
 	| { kind: 'down'; state: 'offline' | 'forbidden'; last: TransportName | null; reason: string; wakes: boolean };
 
@@ -52,6 +56,8 @@ export function statusOf(phase: Phase): ConnectionStatus {
 		case 'connecting':
 		case 'opened':
 			return { state: phase.initial ? 'connecting' : 'reconnecting', transport: phase.transport.name, nextRetryAt: null, reason: null };
+		case 'checking':
+			return { state: phase.initial ? 'connecting' : 'reconnecting', transport: phase.last, nextRetryAt: null, reason: null };
 		case 'live':
 			return { state: 'open', transport: phase.transport.name, nextRetryAt: null, reason: null };
 		case 'waiting':

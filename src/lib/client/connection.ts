@@ -1,14 +1,16 @@
 import type { ClientMessage, ServerMessage } from '../protocol/messages.js';
 import { BackgroundProbe } from './background-probe.js';
+import { Claims } from './claims.js';
 import { sameStatus, statusOf, transportOf, type ConnectionStatus, type Ending, type Phase } from './connection-phase.js';
 import { resolveConnectionOptions, type ConnectionOptions, type ResolvedConnectionOptions } from './connection-options.js';
 import { defaultEnvironment, EnvironmentWatch } from './environment.js';
-import { ExecutionListFeed, type ExecutionsListener } from './execution-list-feed.js';
-import { FollowedExecutions, type ExecutionListener, type ListenerEntry } from './followed-executions.js';
+import type { ExecutionsListener } from './execution-list-feed.js';
+import type { ExecutionListener } from './followed-executions.js';
 import { Liveness } from './liveness.js';
 import { RetryTimer } from './retry-timer.js';
 import { routeMessage } from './route-message.js';
 import { closeDecision, FORBIDDEN_REASON } from './transport/close-policy.js';
+import type { ServerCheck } from './transport/server-check.js';
 import type { Transport, TransportCallbacks, TransportClose, TransportFactory, TransportName } from './transport/transport.js';
 
 export type { ConnectionOptions } from './connection-options.js';
@@ -22,16 +24,6 @@ export type { ExecutionListener } from './followed-executions.js';
  * this long: a server that accepts and immediately sends us away again gets backoff, not a loop.
  */
 const MIN_STABLE_MS = 1_000;
-
-/** `fn`, callable any number of times, run the first time only. */
-function once(fn: () => void): () => void {
-	let done = false;
-	return () => {
-		if (done) return;
-		done = true;
-		fn();
-	};
-}
 
 /**
  * Keeps one connection to the server while anything is followed, and delivers every event of
@@ -48,8 +40,7 @@ export class Connection {
 		phase.transport.send(message);
 		return true;
 	};
-	readonly #followed = new FollowedExecutions(this.#send);
-	readonly #list = new ExecutionListFeed(this.#send);
+	readonly #claims: Claims;
 	readonly #statusListeners = new Set<(status: ConnectionStatus) => void>();
 	readonly #environment: EnvironmentWatch;
 	readonly #liveness: Liveness;
@@ -60,12 +51,16 @@ export class Connection {
 	#status: ConnectionStatus = { state: 'connecting', transport: null, nextRetryAt: null, reason: null };
 	#nextTransportId = 0;
 	readonly #retry: RetryTimer;
-	#lingerTimer: ReturnType<typeof setTimeout> | undefined;
 
 	constructor(options: ConnectionOptions) {
 		const resolved = resolveConnectionOptions(options);
 		this.#options = resolved;
-		this.#retry = new RetryTimer({ minMs: resolved.backoffMinMs, maxMs: resolved.backoffMaxMs, random: resolved.random });
+		this.#claims = new Claims(this.#send, {
+			lingerMs: resolved.lingerMs,
+			claimed: (wasIdle) => this.#ensureConnected(wasIdle),
+			released: () => this.#drop({ kind: 'idle' })
+		});
+		this.#retry = new RetryTimer(resolved);
 		this.#environment = new EnvironmentWatch(resolved.environment ?? defaultEnvironment(), () => this.#wake());
 		this.#liveness = new Liveness({
 			pingIntervalMs: resolved.pingIntervalMs,
@@ -97,10 +92,7 @@ export class Connection {
 	 * live events from the moment the server confirms. Returns the function that stops following.
 	 */
 	subscribe(executionId: string, since: number | undefined, listener: ExecutionListener): () => void {
-		const wasIdle = this.#claim();
-		const entry = this.#followed.add(executionId, since, listener);
-		this.#ensureConnected(wasIdle);
-		return once(() => this.#removeListener(executionId, entry));
+		return this.#claims.follow(executionId, since, listener);
 	}
 
 	/**
@@ -108,18 +100,13 @@ export class Connection {
 	 * function that stops following.
 	 */
 	subscribeExecutions(listener: ExecutionsListener): () => void {
-		const wasIdle = this.#claim();
-		this.#list.add(listener);
-		this.#ensureConnected(wasIdle);
-		return once(() => {
-			if (this.#list.remove(listener)) this.#lingerIfIdle();
-		});
+		return this.#claims.followList(listener);
 	}
 
 	/** Tries at once (the Reconnect button, `online`, tab visible again). No-op while open or mid-attempt. */
 	reconnectNow(): void {
 		const kind = this.#phase.kind;
-		if (this.#hasWork() && (kind === 'waiting' || kind === 'down')) this.#connect(false);
+		if (this.#claims.active && (kind === 'waiting' || kind === 'down')) this.#connect(false);
 	}
 
 	// ── Transitions ────────────────────────────────────────────────────────────────────────────
@@ -133,36 +120,10 @@ export class Connection {
 		for (const listener of [...this.#statusListeners]) listener(status);
 	}
 
-	/** A new use of the connection: cancels a pending linger. Returns whether it was idle. */
-	#claim(): boolean {
-		clearTimeout(this.#lingerTimer);
-		this.#lingerTimer = undefined;
-		return !this.#hasWork();
-	}
-
-	#hasWork(): boolean {
-		return this.#followed.size > 0 || this.#list.size > 0;
-	}
-
 	#ensureConnected(wasIdle: boolean): void {
 		this.#environment.watch(true);
 		// Down and not waiting for a retry: idle, refused for good, or waiting for `online`.
 		if (this.#phase.kind === 'idle' || this.#phase.kind === 'down') this.#connect(wasIdle);
-	}
-
-	#removeListener(executionId: string, entry: ListenerEntry): void {
-		if (!this.#followed.remove(executionId, entry)) return;
-		this.#send({ type: 'unsubscribe', executionId });
-		this.#lingerIfIdle();
-	}
-
-	#lingerIfIdle(): void {
-		if (this.#hasWork()) return;
-		clearTimeout(this.#lingerTimer);
-		this.#lingerTimer = setTimeout(() => {
-			this.#lingerTimer = undefined;
-			this.#drop({ kind: 'idle' });
-		}, this.#options.lingerMs);
 	}
 
 	#wake(): void {
@@ -197,37 +158,26 @@ export class Connection {
 	 * current transport or the running probe; anything from one already dropped is ignored.
 	 */
 	readonly #callbacks: TransportCallbacks = {
-		onOpen: (id) => {
-			const phase = this.#phase;
-			if (phase.kind === 'connecting' && phase.transport.id === id) this.#opened(phase);
-			else if (this.#probe.owns(id)) this.#probe.opened();
-		},
-		onMessage: (id, message) => {
-			if (id === transportOf(this.#phase)?.id) this.#onMessage(message);
-			else if (this.#probe.owns(id)) this.#probe.answered();
-		},
-		onInvalidMessage: (id, detail) => {
-			if (id === transportOf(this.#phase)?.id) this.#options.onDiagnostic(`ignored an invalid server message: ${detail}`);
-			else if (this.#probe.owns(id)) this.#probe.failed();
-		},
-		onClose: (id, close) => {
-			if (id === transportOf(this.#phase)?.id) this.#onClose(close);
-			else if (this.#probe.owns(id)) this.#probe.failed();
-		}
+		onOpen: (id) => this.#from(id, () => this.#opened(), () => this.#probe.opened()),
+		onMessage: (id, message) => this.#from(id, () => this.#onMessage(message), () => this.#probe.answered()),
+		onInvalidMessage: (id, detail) =>
+			this.#from(id, () => this.#options.onDiagnostic(`ignored an invalid server message: ${detail}`), () => this.#probe.failed()),
+		onClose: (id, close) => this.#from(id, () => this.#onClose(close), () => this.#probe.failed())
 	};
 
+	#from(transportId: number, current: () => void, probe: () => void): void {
+		if (transportId === transportOf(this.#phase)?.id) current();
+		else if (this.#probe.owns(transportId)) probe();
+	}
+
 	/** connecting → opened. Not live yet: only a message from the server proves the connection carries anything. */
-	#opened(phase: Extract<Phase, { kind: 'connecting' }>): void {
+	#opened(): void {
+		const phase = this.#phase;
+		if (phase.kind !== 'connecting') return;
 		this.#setPhase({ kind: 'opened', transport: phase.transport, initial: phase.initial, openedAt: Date.now() });
 		this.#liveness.touch();
 		this.#liveness.expectWithin(this.#options.firstMessageTimeoutMs, () => this.#attemptExpired());
-		this.#resubscribeAll();
-	}
-
-	/** After (re)connecting or switching transport: everything followed, from the last seq held. */
-	#resubscribeAll(): void {
-		this.#followed.resubscribeAll();
-		this.#list.resubscribe();
+		this.#claims.resubscribeAll();
 	}
 
 	/** Not open in time (failed), or open and silent in time (silent). */
@@ -251,7 +201,8 @@ export class Connection {
 		if (message.type === 'error' && message.code === 'forbidden' && !message.executionId) {
 			return this.#drop({ kind: 'final', forbidden: true, reason: message.message || FORBIDDEN_REASON });
 		}
-		routeMessage(message, { followed: this.#followed, list: this.#list, diagnostic: this.#options.onDiagnostic });
+		const { followed, list } = this.#claims;
+		routeMessage(message, { followed, list, diagnostic: this.#options.onDiagnostic });
 	}
 
 	#onClose(close: TransportClose): void {
@@ -268,7 +219,7 @@ export class Connection {
 		const previous = transportOf(this.#phase);
 		this.#setPhase({ kind: 'live', transport: probe, openedAt: Date.now() });
 		this.#liveness.touch();
-		this.#resubscribeAll();
+		this.#claims.resubscribeAll();
 		previous?.close();
 	}
 
@@ -283,11 +234,11 @@ export class Connection {
 		this.#retry.cancel();
 		const transport = transportOf(this.#phase);
 		transport?.close();
-		this.#followed.forgetPending();
+		this.#claims.followed.forgetPending();
 		const last = transport?.name ?? this.#status.transport;
 		const initial = (phase.kind === 'connecting' || phase.kind === 'opened') && phase.initial;
 
-		if (ending.kind === 'idle' || !this.#hasWork()) {
+		if (ending.kind === 'idle' || !this.#claims.active) {
 			this.#environment.watch(false);
 			return this.#setPhase({ kind: 'idle', last });
 		}
@@ -295,12 +246,39 @@ export class Connection {
 			const state = ending.forbidden ? 'forbidden' : 'offline';
 			return this.#setPhase({ kind: 'down', state, last, reason: ending.reason, wakes: false });
 		}
-		let now = ending.kind === 'lost' && ending.now;
-		if (ending.kind === 'failed' && transport) {
-			this.#options.policy.report(transport.name, ending.outcome);
-			// Silent, or falling back to another transport: the next attempt goes at once.
-			now = ending.outcome === 'silent' || this.#options.policy.next()?.name !== transport.name;
+		if (ending.kind === 'lost' || !transport) return this.#next(last, initial, ending.kind === 'lost' && ending.now);
+		// A WebSocket that failed: only an HTTP answer says whether the path blocks WebSocket (fall
+		// back) or the server is away (try WebSocket again soon; a restart is not a proxy).
+		const check = this.#options.checkServer;
+		if (ending.outcome === 'failed' && transport.name === 'websocket' && check && this.#environment.online) {
+			return this.#check(check, transport.name, initial);
 		}
+		this.#failed(transport.name, ending.outcome, initial);
+	}
+
+	/** checking → forbidden (401/403) | the policy hears of the failure (HTTP answers) | waiting (no answer). */
+	#check(check: () => Promise<ServerCheck>, name: TransportName, initial: boolean): void {
+		const checking: Phase = { kind: 'checking', last: name, initial };
+		this.#setPhase(checking);
+		void check()
+			.catch(() => 'down' as const)
+			.then((answer) => {
+				if (this.#phase !== checking) return; // reconnected, refused or let go meanwhile
+				if (answer === 'forbidden') return this.#drop({ kind: 'final', forbidden: true, reason: FORBIDDEN_REASON });
+				if (answer === 'up') return this.#failed(name, 'failed', initial);
+				this.#next(name, initial, false);
+			});
+	}
+
+	/** An attempt failed where the server answers: the policy hears of it and picks the next transport. */
+	#failed(name: TransportName, outcome: 'failed' | 'silent', initial: boolean): void {
+		this.#options.policy.report(name, outcome);
+		// Silent, or falling back to another transport: the next attempt goes at once.
+		this.#next(name, initial, outcome === 'silent' || this.#options.policy.next()?.name !== name);
+	}
+
+	/** → connecting at once, → waiting, or → down while the device is offline. */
+	#next(last: TransportName | null, initial: boolean, now: boolean): void {
 		if (!this.#environment.online) {
 			return this.#setPhase({ kind: 'down', state: 'offline', last, reason: 'This device is offline', wakes: true });
 		}

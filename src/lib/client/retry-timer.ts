@@ -1,14 +1,17 @@
-import { backoff } from './backoff.js';
+import { reconnectDelay } from './backoff.js';
 
 export interface RetryTimerOptions {
-	minMs: number;
-	maxMs: number;
+	backoffMinMs: number;
+	backoffMaxMs: number;
+	fastRetries: number;
+	fastRetryMaxMs: number;
 	random: () => number;
 }
 
 /**
  * The wait before the next reconnect attempt: counts failed attempts since the last healthy
- * connection and runs one retry at a time after the backoff for that count.
+ * connection and runs one retry at a time after `reconnectDelay` for that count: short at
+ * first (a restarting server), growing later (a long outage).
  */
 export class RetryTimer {
 	readonly #options: RetryTimerOptions;
@@ -22,8 +25,8 @@ export class RetryTimer {
 	/** Runs `retry` after the next backoff wait; returns when, in epoch ms. */
 	schedule(retry: () => void): number {
 		this.cancel();
-		const { minMs, maxMs, random } = this.#options;
-		const delay = backoff(this.#step++, minMs, maxMs, random);
+		const { backoffMinMs: minMs, backoffMaxMs: maxMs, fastRetries, fastRetryMaxMs: fastMaxMs, random } = this.#options;
+		const delay = reconnectDelay(this.#step++, { minMs, maxMs, fastRetries, fastMaxMs, random });
 		this.#timer = setTimeout(() => {
 			this.#timer = undefined;
 			retry();
