@@ -24,7 +24,7 @@ export interface ConnectionStatus {
 }
 
 /**
- * Where the connection is: the one state machine. Every change goes through `#setPhase`; the
+ * Where the connection is: the one state machine. Every change goes through `PhaseCell.set`; the
  * public `ConnectionStatus` is a projection of it (`statusOf`). `initial` is true until the
  * first attempt since the page started following something has either worked or had to wait.
  *
@@ -78,9 +78,40 @@ export type Ending =
 	/** A working connection was lost. */
 	| { kind: 'lost'; now: boolean };
 
-/** Whether two statuses would look the same to a listener. */
-export function sameStatus(a: ConnectionStatus, b: ConnectionStatus): boolean {
+function sameStatus(a: ConnectionStatus, b: ConnectionStatus): boolean {
 	return a.state === b.state && a.transport === b.transport && a.nextRetryAt === b.nextRetryAt && a.reason === b.reason;
+}
+
+/**
+ * The current phase and the status it projects to. `set` is the one setter of the state
+ * machine: listeners hear a status only when it really changed.
+ */
+export class PhaseCell {
+	#phase: Phase = { kind: 'idle', last: null };
+	/** What the server renders too: about to connect. Changes only with the phase. */
+	#status: ConnectionStatus = { state: 'connecting', transport: null, nextRetryAt: null, reason: null };
+	readonly #listeners = new Set<(status: ConnectionStatus) => void>();
+
+	get phase(): Phase {
+		return this.#phase;
+	}
+
+	get status(): ConnectionStatus {
+		return this.#status;
+	}
+
+	listen(listener: (status: ConnectionStatus) => void): () => void {
+		this.#listeners.add(listener);
+		return () => this.#listeners.delete(listener);
+	}
+
+	set(next: Phase): void {
+		this.#phase = next;
+		const status = statusOf(next);
+		if (sameStatus(status, this.#status)) return;
+		this.#status = status;
+		for (const listener of [...this.#listeners]) listener(status);
+	}
 }
 
 /** The transport of a phase that has one. */

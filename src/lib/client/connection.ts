@@ -1,7 +1,7 @@
 import type { ClientMessage, ServerMessage } from '../protocol/messages.js';
 import { BackgroundProbe } from './background-probe.js';
 import { Claims } from './claims.js';
-import { sameStatus, statusOf, transportOf, type ConnectionStatus, type Ending, type Phase } from './connection-phase.js';
+import { PhaseCell, transportOf, type ConnectionStatus, type Ending, type Phase } from './connection-phase.js';
 import { resolveConnectionOptions, type ConnectionOptions, type ResolvedConnectionOptions } from './connection-options.js';
 import { defaultEnvironment, EnvironmentWatch } from './environment.js';
 import type { ExecutionsListener } from './execution-list-feed.js';
@@ -20,12 +20,6 @@ export type { ExecutionsListener } from './execution-list-feed.js';
 export type { ExecutionListener } from './followed-executions.js';
 
 /**
- * A server that closes with 1001 gets us back at once, but only if the connection had lasted
- * this long: a server that accepts and immediately sends us away again gets backoff, not a loop.
- */
-const MIN_STABLE_MS = 1_000;
-
-/**
  * Keeps one connection to the server while anything is followed, and delivers every event of
  * every followed execution exactly once, in order, across reconnects.
  *
@@ -41,14 +35,11 @@ export class Connection {
 		return true;
 	};
 	readonly #claims: Claims;
-	readonly #statusListeners = new Set<(status: ConnectionStatus) => void>();
+	readonly #cell = new PhaseCell();
 	readonly #environment: EnvironmentWatch;
 	readonly #liveness: Liveness;
 	readonly #probe: BackgroundProbe;
 
-	#phase: Phase = { kind: 'idle', last: null };
-	/** What the server renders too: about to connect. Changes only with the phase. */
-	#status: ConnectionStatus = { state: 'connecting', transport: null, nextRetryAt: null, reason: null };
 	#nextTransportId = 0;
 	readonly #retry: RetryTimer;
 
@@ -63,8 +54,7 @@ export class Connection {
 		this.#retry = new RetryTimer(resolved);
 		this.#environment = new EnvironmentWatch(resolved.environment ?? defaultEnvironment(), () => this.#wake());
 		this.#liveness = new Liveness({
-			pingIntervalMs: resolved.pingIntervalMs,
-			deadAfterMs: resolved.deadAfterMs,
+			...resolved,
 			ping: () => this.#send({ type: 'ping' }),
 			dead: () => this.#drop(this.#phase.kind === 'live' ? { kind: 'lost', now: false } : { kind: 'failed', outcome: 'failed' })
 		});
@@ -78,13 +68,12 @@ export class Connection {
 	}
 
 	get status(): ConnectionStatus {
-		return this.#status;
+		return this.#cell.status;
 	}
 
 	/** Calls `listener` on every status change (not with the current one). Returns the unsubscribe function. */
 	onStatus(listener: (status: ConnectionStatus) => void): () => void {
-		this.#statusListeners.add(listener);
-		return () => this.#statusListeners.delete(listener);
+		return this.#cell.listen(listener);
 	}
 
 	/**
@@ -111,13 +100,13 @@ export class Connection {
 
 	// ── Transitions ────────────────────────────────────────────────────────────────────────────
 
-	/** The one setter: every phase change goes through here; listeners hear only real changes. */
+	get #phase(): Phase {
+		return this.#cell.phase;
+	}
+
+	/** Every phase change goes through here (`PhaseCell.set`: listeners hear only real changes). */
 	#setPhase(next: Phase): void {
-		this.#phase = next;
-		const status = statusOf(next);
-		if (sameStatus(status, this.#status)) return;
-		this.#status = status;
-		for (const listener of [...this.#statusListeners]) listener(status);
+		this.#cell.set(next);
 	}
 
 	#ensureConnected(wasIdle: boolean): void {
@@ -206,12 +195,11 @@ export class Connection {
 	}
 
 	#onClose(close: TransportClose): void {
-		const decision = closeDecision(close.code);
-		if (decision.action === 'final') return this.#drop({ kind: 'final', forbidden: decision.forbidden, reason: decision.reason });
 		const phase = this.#phase;
+		const decision = closeDecision(close.code, phase.kind === 'live' ? Date.now() - phase.openedAt : 0);
+		if (decision.action === 'final') return this.#drop({ kind: 'final', forbidden: decision.forbidden, reason: decision.reason });
 		if (phase.kind !== 'live') return this.#drop({ kind: 'failed', outcome: 'failed' });
-		const stable = Date.now() - phase.openedAt >= MIN_STABLE_MS;
-		this.#drop({ kind: 'lost', now: decision.delay === 'now' && stable });
+		this.#drop({ kind: 'lost', now: decision.delay === 'now' });
 	}
 
 	/** live → live on the probe's transport: subscribe everything on it, then close the old one. */
@@ -235,7 +223,7 @@ export class Connection {
 		const transport = transportOf(this.#phase);
 		transport?.close();
 		this.#claims.followed.forgetPending();
-		const last = transport?.name ?? this.#status.transport;
+		const last = transport?.name ?? this.#cell.status.transport;
 		const initial = (phase.kind === 'connecting' || phase.kind === 'opened') && phase.initial;
 
 		if (ending.kind === 'idle' || !this.#claims.active) {

@@ -18,9 +18,20 @@ export const FORBIDDEN_REASON = 'Your sign-in has ended, or the share link was r
 /** 1012 "service restart" (RFC 6455 registry): same meaning as 1001 for us. */
 const SERVICE_RESTART = 1012;
 
-/** The one place that decides reconnect versus give up, from a close code. */
-export function closeDecision(code: number): CloseDecision {
-	if (code === CLOSE_CODES.goingAway || code === SERVICE_RESTART) return { action: 'reconnect', delay: 'now' };
+/**
+ * A server that closes with 1001 gets us back at once, but only if the connection had lasted
+ * this long: a server that accepts and immediately sends us away again gets backoff, not a loop.
+ */
+export const MIN_STABLE_MS = 1_000;
+
+/**
+ * The one place that decides reconnect versus give up, from a close code and how long the
+ * connection had been live (`lastedMs`; unknown counts as long enough).
+ */
+export function closeDecision(code: number, lastedMs = Infinity): CloseDecision {
+	if (code === CLOSE_CODES.goingAway || code === SERVICE_RESTART) {
+		return { action: 'reconnect', delay: lastedMs >= MIN_STABLE_MS ? 'now' : 'backoff' };
+	}
 	if (code === CLOSE_CODES.forbidden) return { action: 'final', forbidden: true, reason: FORBIDDEN_REASON };
 	// 4400–4499 are ours, "the request itself is wrong" (like HTTP 4xx): the same request fails again.
 	if (code >= 4400 && code <= 4499) return { action: 'final', forbidden: false, reason: `Server refused the connection (close code ${code})` };
