@@ -51,9 +51,13 @@ export class RunwatchServer {
 	private child: ChildProcess | undefined;
 	private output = '';
 
-	constructor({ dataDir, token }: { dataDir?: string; token?: string } = {}) {
+	/** Settings on top of the defaults (RUNWATCH_VIEWER_TOKEN, …), for tests that need them. */
+	private readonly extraEnv: Record<string, string>;
+
+	constructor({ dataDir, token, env }: { dataDir?: string; token?: string; env?: Record<string, string> } = {}) {
 		this.dataDir = dataDir ?? mkdtempSync(join(tmpdir(), 'runwatch-e2e-'));
 		this.token = token ?? `e2e_${randomBytes(16).toString('hex')}`;
+		this.extraEnv = env ?? {};
 	}
 
 	get url(): string {
@@ -77,6 +81,7 @@ export class RunwatchServer {
 		};
 		// Embedded SQLite, no cross-node bus, open viewing on loopback: whatever the shell says.
 		for (const name of ['DATABASE_URL', 'REDIS_URL', 'RUNWATCH_VIEWER_TOKEN', 'RUNWATCH_RETENTION_DAYS', 'ORIGIN']) delete env[name];
+		Object.assign(env, this.extraEnv);
 
 		const child = spawn(process.execPath, [ENTRY], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
 		this.child = child;
@@ -92,7 +97,8 @@ export class RunwatchServer {
 		for (;;) {
 			if (exited) throw new Error(`Runwatch test server ${exited} while starting:\n${this.output}`);
 			try {
-				const response = await fetch(`${this.url}/api/executions?limit=1`);
+				// With the ingest token: it may view whatever the server's access settings are.
+				const response = await fetch(`${this.url}/api/executions?limit=1`, { headers: { authorization: `Bearer ${this.token}` } });
 				if (response.ok) return;
 			} catch {
 				// not listening yet
@@ -143,6 +149,11 @@ export class RunwatchServer {
 		const text = await response.text();
 		if (!response.ok) throw new Error(`POST ${path} answered ${response.status}: ${text}`);
 		return JSON.parse(text) as T;
+	}
+
+	/** Creates a share link with the ingest token; the answer's `url` opens it. */
+	createShare(executionId: string, body: { expiresInSeconds?: number } = {}): Promise<{ id: string; url: string }> {
+		return this.post(`/api/executions/${encodeURIComponent(executionId)}/shares`, body);
 	}
 
 	createExecution(body: { id?: string; agent: { name: string }; department?: { name: string } }): Promise<{ id: string; url: string }> {
