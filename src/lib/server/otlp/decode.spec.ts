@@ -165,6 +165,11 @@ describe('OTLP/JSON quirks', () => {
 		expect(request.spans[1]!.status).toEqual({ code: 'unset' });
 	});
 
+	test.each(['constructor', '__proto__', 'toString', 'STATUS_CODE_BOGUS', 7])('status code %j is unknown: unset', (code) => {
+		const request = checkTraceRequest(JSON.parse(jsonRequest({ ...baseSpan, status: { code } })));
+		expect(request.spans[0]!.status).toEqual({ code: 'unset' });
+	});
+
 	test('long strings are cut, and say so', () => {
 		const long = 'x'.repeat(MAX_OTLP_STRING_CHARS + 10);
 		const request = checkTraceRequest(JSON.parse(jsonRequest({ ...baseSpan, attributes: [{ key: 'prompt', value: { stringValue: long } }] })));

@@ -127,7 +127,9 @@ const statusSchema = z
 	})
 	.nullish()
 	.transform((status): OtlpSpan['status'] => {
-		const code = STATUS_CODES[String(status?.code ?? 0) as keyof typeof STATUS_CODES] ?? 'unset';
+		// Own keys only: a code named "constructor" or "__proto__" is unknown, not Object.prototype's.
+		const name = String(status?.code ?? 0);
+		const code = Object.hasOwn(STATUS_CODES, name) ? STATUS_CODES[name as keyof typeof STATUS_CODES] : 'unset';
 		return status?.message ? { code, message: status.message } : { code };
 	});
 
