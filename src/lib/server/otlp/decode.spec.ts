@@ -98,6 +98,15 @@ describe('the real exporters’ bytes', () => {
 		const fromJson = checkTraceRequest(decodeBody(Buffer.from(jsonBytes(spans)), 'json'));
 		expect(fromProtobuf).toEqual(fromJson);
 	});
+
+	test('an empty attribute key (left out on the protobuf wire, as proto3 does with "") is the key "" in both', async () => {
+		const { spans } = await agentTrace();
+		const span = Object.create(spans[0]!, { attributes: { value: { '': 'no name', map: { '': 1, k: 'v' } } } });
+		const fromProtobuf = checkTraceRequest(decodeBody(Buffer.from(protobufBytes([span])), 'protobuf'));
+		const fromJson = checkTraceRequest(decodeBody(Buffer.from(jsonBytes([span])), 'json'));
+		expect(fromProtobuf.spans[0]!.attributes).toEqual({ '': 'no name', map: { '': 1, k: 'v' } });
+		expect(fromProtobuf).toEqual(fromJson);
+	});
 });
 
 describe('OTLP/JSON quirks', () => {

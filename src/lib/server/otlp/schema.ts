@@ -108,9 +108,10 @@ export const anyValueSchema: z.ZodType<JsonValue> = z.lazy(() =>
 		.transform(anyValueToJson)
 );
 
+// A key of "" is left out on the protobuf wire (proto3 omits default values): absent means "".
 const keyValueSchema: z.ZodType<[string, JsonValue]> = z
-	.looseObject({ key: z.string(), value: z.lazy(() => anyValueSchema).nullish() })
-	.transform((kv): [string, JsonValue] => [kv.key, kv.value ?? null]);
+	.looseObject({ key: z.string().nullish(), value: z.lazy(() => anyValueSchema).nullish() })
+	.transform((kv): [string, JsonValue] => [kv.key ?? '', kv.value ?? null]);
 
 /** A `KeyValue` list as one object; a repeated key keeps its last value. */
 export const attributesSchema = z
