@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import type { StoredEvent } from './events.js';
-import { TERMINAL_STATUSES, type ExecutionStatus } from './executions.js';
+import { eventInputSchema, type StoredEvent } from './events.js';
+import { TERMINAL_STATUSES, usageTotalsSchema, type ExecutionStatus } from './executions.js';
 import { applyEvent, initialState, reduceEvents, type ExecutionState } from './reducer.js';
 
 /*
@@ -219,6 +219,32 @@ describe('reducer, by property', () => {
 				}
 			}),
 			{ numRuns: 300 }
+		);
+	});
+});
+
+describe('usage the schema accepts', () => {
+	test('adds up to totals that JSON carries (finite numbers), however large each part', () => {
+		const anyUsage = fc.record(
+			{
+				inputTokens: fc.oneof(fc.nat(), fc.maxSafeNat()),
+				outputTokens: fc.oneof(fc.nat(), fc.maxSafeNat()),
+				costUsd: fc.oneof(fc.double({ min: 0, noNaN: true, noDefaultInfinity: true }), fc.constant(Number.MAX_VALUE), fc.constant(1e303))
+			},
+			{ requiredKeys: [] }
+		);
+		fc.assert(
+			fc.property(fc.array(fc.tuple(fc.constantFrom('usage', 'step-end'), anyUsage), { minLength: 1, maxLength: 10 }), (parts) => {
+				const events: StoredEvent[] = [];
+				for (const [type, usage] of parts) {
+					const input = eventInputSchema.safeParse(type === 'usage' ? { type, data: usage } : { type, stepId: 's', data: { usage } });
+					if (input.success) events.push({ ...input.data, seq: events.length + 1, id: `e${events.length + 1}`, ts: new Date(T0).toISOString() });
+				}
+				const { usage } = reduceEvents(events);
+				expect(JSON.parse(JSON.stringify(usage))).toEqual(usage);
+				expect(usageTotalsSchema.safeParse(JSON.parse(JSON.stringify(usage))).success).toBe(true);
+			}),
+			{ numRuns: 200 }
 		);
 	});
 });

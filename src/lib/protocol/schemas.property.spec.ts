@@ -8,6 +8,7 @@ import {
 	MAX_BATCH_EVENTS,
 	MAX_CANCEL_REASON_LENGTH,
 	MAX_CANCEL_WAIT_SECONDS,
+	MAX_EVENT_COST_USD,
 	MAX_EVENTS_PAGE,
 	MAX_ID_LENGTH,
 	MAX_LIST_LIMIT,
@@ -115,7 +116,7 @@ function checkUsage(usage: Record<string, unknown>): void {
 	for (const key of ['inputTokens', 'outputTokens'] as const) if (usage[key] !== undefined) expect(isCount(usage[key]), key).toBe(true);
 	if (usage.costUsd !== undefined) {
 		expect(usage.costUsd).toBeTypeOf('number');
-		expect(Number.isFinite(usage.costUsd) && (usage.costUsd as number) >= 0).toBe(true);
+		expect((usage.costUsd as number) >= 0 && (usage.costUsd as number) <= MAX_EVENT_COST_USD).toBe(true);
 	}
 }
 
