@@ -145,7 +145,12 @@ export class RunwatchServer {
 		return JSON.parse(text) as T;
 	}
 
-	createExecution(body: { id?: string; agent: { name: string }; department?: { name: string } }): Promise<{ id: string; url: string }> {
+	createExecution(body: {
+		id?: string;
+		agent: { name: string; [field: string]: unknown };
+		department?: { name: string; [field: string]: unknown };
+		metadata?: Record<string, string>;
+	}): Promise<{ id: string; url: string }> {
 		return this.post('/api/executions', body);
 	}
 
