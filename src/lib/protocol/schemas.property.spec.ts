@@ -227,6 +227,26 @@ describe('create execution', () => {
 	});
 });
 
+test('a `__proto__` field of agent or department is dropped, nothing polluted; event data keeps it', () => {
+	fc.assert(
+		fc.property(trickyKeyArb.filter((k) => k !== ''), jsonArb, (key, value) => {
+			const extra = JSON.parse(`{${JSON.stringify(key)}:${JSON.stringify(value)}}`) as Record<string, unknown>;
+			const { agent, department } = createExecutionSchema.parse({ agent: { name: 'a', ...extra }, department: { name: 'd', ...extra } });
+			for (const kept of [agent, department!]) {
+				expect(Object.getPrototypeOf(kept)).toBe(Object.prototype);
+				expect(Object.hasOwn(kept, key)).toBe(key !== '__proto__');
+			}
+			// Event data is validated, then stored as sent: unchanged, whatever its keys.
+			for (const type of ['log', 'custom']) {
+				const data = { level: 'info', message: 'm', ...extra };
+				expect(JSON.stringify(eventInputSchema.parse({ type, data }).data)).toBe(JSON.stringify(data));
+			}
+			expect(Object.keys(Object.prototype)).toEqual([]);
+		}),
+		{ numRuns: 30 }
+	);
+});
+
 describe('cancel request and share create', () => {
 	test('cancel: anything, no throw; a reason is at most 500 characters, trimmed', () => {
 		const valid = fc.record({ reason: fc.string({ maxLength: MAX_CANCEL_REASON_LENGTH }) }, { requiredKeys: [] });
