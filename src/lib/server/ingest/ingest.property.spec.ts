@@ -101,7 +101,7 @@ describe('ingest, by property', () => {
 					expect(JSON.stringify(event.data)).toBe(JSON.stringify(input.data));
 				});
 			}),
-			{ numRuns: 60 }
+			{ numRuns: 30 }
 		);
-	});
+	}, 20_000);
 });

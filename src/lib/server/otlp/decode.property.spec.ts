@@ -76,7 +76,7 @@ describe('hostile bodies', () => {
 			}),
 			{ numRuns: 100 }
 		);
-	});
+	}, 20_000);
 
 	test('bytes that are not gzip under Content-Encoding: gzip are a 400', async () => {
 		await fc.assert(
@@ -87,7 +87,7 @@ describe('hostile bodies', () => {
 			}),
 			{ numRuns: 50 }
 		);
-	});
+	}, 20_000);
 
 	test('any JSON, and valid requests with a field replaced by anything: decoded or 400; every span kept or counted', () => {
 		const anyRequest = fc.oneof(anyInputArb, requestArb.map(({ json }) => json), mutate(requestArb.map(({ json }) => json)), mutate(spanJsonArb.map(wrapOne)), spanJsonArb.chain((span) => mutate(fc.constant(span)).map(wrapOne)));
@@ -316,7 +316,7 @@ describe('valid requests decode to the spans they encode', () => {
 			}),
 			{ numRuns: RUNS }
 		);
-	});
+	}, 20_000);
 
 	test('hand-written OTLP/JSON, in the spec’s other spellings', () => {
 		fc.assert(
