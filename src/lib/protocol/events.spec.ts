@@ -7,7 +7,7 @@ import {
 	isCoreEventType,
 	storedEventSchema
 } from './events.js';
-import { MAX_ID_LENGTH } from './limits.js';
+import { MAX_EVENT_COST_USD, MAX_ID_LENGTH } from './limits.js';
 
 function issues(input: unknown): { path: string; message: string }[] {
 	const result = eventInputSchema.safeParse(input);
@@ -70,6 +70,7 @@ describe('eventInputSchema', () => {
 		['log', { level: 'warn', message: 'careful' }],
 		['usage', { inputTokens: 10, outputTokens: 3, costUsd: 0.01 }],
 		['usage', {}],
+		['usage', { costUsd: MAX_EVENT_COST_USD }],
 		['agent-complete', undefined],
 		['agent-complete', { output: 'done' }],
 		['error', { message: 'boom', stack: 'at x' }],
@@ -87,6 +88,8 @@ describe('eventInputSchema', () => {
 		['usage', { inputTokens: -1 }, 'data.inputTokens'],
 		['usage', { outputTokens: 1.5 }, 'data.outputTokens'],
 		['usage', { costUsd: -0.1 }, 'data.costUsd'],
+		['usage', { costUsd: MAX_EVENT_COST_USD + 0.01 }, 'data.costUsd'],
+		['usage', { costUsd: Number.MAX_VALUE }, 'data.costUsd'],
 		['error', {}, 'data.message'],
 		['error', undefined, 'data'],
 		['cancelled', { reason: 3 }, 'data.reason'],

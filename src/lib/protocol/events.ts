@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_CANCEL_REASON_LENGTH, MAX_ID_LENGTH, MAX_NAME_LENGTH } from './limits.js';
+import { MAX_CANCEL_REASON_LENGTH, MAX_EVENT_COST_USD, MAX_ID_LENGTH, MAX_NAME_LENGTH } from './limits.js';
 
 /** Execution ids, event ids and step ids: URL-safe, 1–64 characters. */
 export const ID_PATTERN = /^[A-Za-z0-9_-]+$/;
@@ -31,7 +31,7 @@ const tokenCount = z.number().int().nonnegative();
 export const usageSchema = z.looseObject({
 	inputTokens: tokenCount.optional(),
 	outputTokens: tokenCount.optional(),
-	costUsd: z.number().nonnegative().optional()
+	costUsd: z.number().nonnegative().max(MAX_EVENT_COST_USD, `must be at most ${MAX_EVENT_COST_USD}`).optional()
 });
 
 /**

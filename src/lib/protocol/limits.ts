@@ -102,6 +102,13 @@ export const MAX_SHARE_SECONDS = 365 * 24 * 3600;
 export const MAX_FAILED_SIGN_INS = 5;
 export const SIGN_IN_WINDOW_MS = 60_000;
 
+/**
+ * Largest `costUsd` one usage report may carry: far above any real model call. Totals are summed
+ * in micro-dollars; a cost near Number.MAX_VALUE overflowed them to Infinity, which JSON writes as
+ * null, and the execution no longer passed its own schema (the list could not load it).
+ */
+export const MAX_EVENT_COST_USD = 1_000_000;
+
 /** Longest free-text name (agent, department, event type, step name). */
 export const MAX_NAME_LENGTH = 200;
 

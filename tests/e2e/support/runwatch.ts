@@ -156,7 +156,12 @@ export class RunwatchServer {
 		return this.post(`/api/executions/${encodeURIComponent(executionId)}/shares`, body);
 	}
 
-	createExecution(body: { id?: string; agent: { name: string }; department?: { name: string } }): Promise<{ id: string; url: string }> {
+	createExecution(body: {
+		id?: string;
+		agent: { name: string; [field: string]: unknown };
+		department?: { name: string; [field: string]: unknown };
+		metadata?: Record<string, string>;
+	}): Promise<{ id: string; url: string }> {
 		return this.post('/api/executions', body);
 	}
 

@@ -98,6 +98,15 @@ describe('the real exporters’ bytes', () => {
 		const fromJson = checkTraceRequest(decodeBody(Buffer.from(jsonBytes(spans)), 'json'));
 		expect(fromProtobuf).toEqual(fromJson);
 	});
+
+	test('an empty attribute key (left out on the protobuf wire, as proto3 does with "") is the key "" in both', async () => {
+		const { spans } = await agentTrace();
+		const span = Object.create(spans[0]!, { attributes: { value: { '': 'no name', map: { '': 1, k: 'v' } } } });
+		const fromProtobuf = checkTraceRequest(decodeBody(Buffer.from(protobufBytes([span])), 'protobuf'));
+		const fromJson = checkTraceRequest(decodeBody(Buffer.from(jsonBytes([span])), 'json'));
+		expect(fromProtobuf.spans[0]!.attributes).toEqual({ '': 'no name', map: { '': 1, k: 'v' } });
+		expect(fromProtobuf).toEqual(fromJson);
+	});
 });
 
 describe('OTLP/JSON quirks', () => {
@@ -163,6 +172,11 @@ describe('OTLP/JSON quirks', () => {
 		expect(request.spans[0]!.status).toEqual({ code: 'error' });
 		expect(request.spans[0]!.parentSpanId).toBeUndefined();
 		expect(request.spans[1]!.status).toEqual({ code: 'unset' });
+	});
+
+	test.each(['constructor', '__proto__', 'toString', 'STATUS_CODE_BOGUS', 7])('status code %j is unknown: unset', (code) => {
+		const request = checkTraceRequest(JSON.parse(jsonRequest({ ...baseSpan, status: { code } })));
+		expect(request.spans[0]!.status).toEqual({ code: 'unset' });
 	});
 
 	test('long strings are cut, and say so', () => {

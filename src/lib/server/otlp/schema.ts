@@ -108,9 +108,10 @@ export const anyValueSchema: z.ZodType<JsonValue> = z.lazy(() =>
 		.transform(anyValueToJson)
 );
 
+// A key of "" is left out on the protobuf wire (proto3 omits default values): absent means "".
 const keyValueSchema: z.ZodType<[string, JsonValue]> = z
-	.looseObject({ key: z.string(), value: z.lazy(() => anyValueSchema).nullish() })
-	.transform((kv): [string, JsonValue] => [kv.key, kv.value ?? null]);
+	.looseObject({ key: z.string().nullish(), value: z.lazy(() => anyValueSchema).nullish() })
+	.transform((kv): [string, JsonValue] => [kv.key ?? '', kv.value ?? null]);
 
 /** A `KeyValue` list as one object; a repeated key keeps its last value. */
 export const attributesSchema = z
@@ -127,7 +128,9 @@ const statusSchema = z
 	})
 	.nullish()
 	.transform((status): OtlpSpan['status'] => {
-		const code = STATUS_CODES[String(status?.code ?? 0) as keyof typeof STATUS_CODES] ?? 'unset';
+		// Own keys only: a code named "constructor" or "__proto__" is unknown, not Object.prototype's.
+		const name = String(status?.code ?? 0);
+		const code = Object.hasOwn(STATUS_CODES, name) ? STATUS_CODES[name as keyof typeof STATUS_CODES] : 'unset';
 		return status?.message ? { code, message: status.message } : { code };
 	});
 

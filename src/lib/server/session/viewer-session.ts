@@ -1,4 +1,5 @@
 import { MAX_SUBSCRIPTIONS_PER_CONNECTION } from '../../protocol/limits.js';
+import { idSchema } from '../../protocol/events.js';
 import { clientMessageSchema, type ClientMessage } from '../../protocol/messages.js';
 import type { ErrorCode } from '../../protocol/codes.js';
 import { describeZodError, normaliseError, RunwatchError } from '../errors.js';
@@ -63,12 +64,9 @@ export class ViewerSession {
 		if (this.#closed) return;
 		const result = clientMessageSchema.safeParse(raw);
 		if (!result.success) {
-			const id = (raw as { executionId?: unknown } | null)?.executionId;
-			return this.sendError(
-				'bad_request',
-				`Invalid message: ${describeZodError(result.error)}`,
-				typeof id === 'string' ? id.slice(0, 64) : undefined
-			);
+			// The id is echoed only when it is one: the reply must pass the client's schema too.
+			const id = idSchema.safeParse((raw as { executionId?: unknown } | null)?.executionId);
+			return this.sendError('bad_request', `Invalid message: ${describeZodError(result.error)}`, id.success ? id.data : undefined);
 		}
 		try {
 			await this.#handle(result.data);
