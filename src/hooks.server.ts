@@ -1,5 +1,6 @@
 import type { Handle, HandleServerError, ServerInit } from '@sveltejs/kit';
 import { getRuntime } from '$lib/server/runtime';
+import { secureResponse } from '$lib/server/http/security-headers';
 
 /** Creates the runtime (store, hub, WebSocket server) once, at startup rather than on first request. */
 export const init: ServerInit = () => {
@@ -10,6 +11,12 @@ const FORM_TYPES = /^(application\/x-www-form-urlencoded|multipart\/form-data|te
 
 export const handle: Handle = async ({ event, resolve }) => {
 	event.locals.runwatch = getRuntime();
+	// nosniff, Referrer-Policy, and frame-ancestors added to the page's CSP (server/index.js sets
+	// the same for what never reaches SvelteKit: the ingest fast path and static files).
+	return secureResponse(await answer({ event, resolve }), event.locals.runwatch.config.frameAncestors);
+};
+
+const answer: Handle = async ({ event, resolve }) => {
 	// SvelteKit's own cross-site form check is off (svelte.config.js) so that the API can answer
 	// in JSON; pages still refuse form posts from another origin.
 	const { request, url } = event;

@@ -11,6 +11,11 @@ import { WsServer } from './ws/ws-server.js';
 import { tryFastIngest } from './http/fast-ingest.js';
 import { Ingest } from './ingest/ingest.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { INGEST_BURST_SECONDS } from '../protocol/limits.js';
+import { clientAddressOfNode } from './http/client-address.js';
+import { securityHeaders } from './http/security-headers.js';
+import { ConnectionLimiter } from './limits/connection-limiter.js';
+import { RateLimiter } from './limits/rate-limiter.js';
 
 /**
  * Everything with a lifetime, created once per process. SvelteKit's server bundle, the
@@ -25,6 +30,12 @@ export interface Runtime {
 	/** The one way events get in (routes, the fast path, cancel, OTLP). */
 	readonly ingest: Ingest;
 	readonly ws: WsServer;
+	/** Live streams (WebSocket and SSE) per client address. */
+	readonly connections: ConnectionLimiter;
+	/** The client's address of a Node request (the socket's, or a trusted proxy's header). */
+	clientAddress(request: Pick<IncomingMessage, 'headers' | 'socket'>): string;
+	/** Headers for every response (nosniff, Referrer-Policy, the non-page CSP with frame-ancestors). */
+	readonly securityHeaders: Readonly<Record<string, string>>;
 	/** Open SSE responses, ended on shutdown so that clients move on at once. */
 	readonly sseStreams: Set<SseStream>;
 	/** The dashboard's SSE sessions by id, for `POST /api/sse/:sessionId`. */
@@ -67,7 +78,9 @@ export function createRuntime(config: RunwatchConfig): Runtime {
 		host: config.host,
 		viewerToken: process.env.RUNWATCH_VIEWER_TOKEN || undefined
 	});
-	const ws = new WsServer({ hub, store, access, origin: config.origin });
+	const connections = new ConnectionLimiter(config.maxConnectionsPerAddress);
+	const clientAddress = (request: Pick<IncomingMessage, 'headers' | 'socket'>) => clientAddressOfNode(request, config);
+	const ws = new WsServer({ hub, store, access, origin: config.origin, connections, clientAddress });
 
 	const sseStreams = new Set<SseStream>();
 	let inFlight = 0;
@@ -86,7 +99,10 @@ export function createRuntime(config: RunwatchConfig): Runtime {
 			if (--inFlight === 0) idle?.();
 		};
 	};
-	const ingest = new Ingest({ store, publisher: hub, access, admit });
+	const rateLimiter = config.ingestRate
+		? new RateLimiter({ ratePerSecond: config.ingestRate, burst: config.ingestRate * INGEST_BURST_SECONDS })
+		: undefined;
+	const ingest = new Ingest({ store, publisher: hub, access, admit, rateLimiter });
 
 	return {
 		config,
@@ -95,6 +111,9 @@ export function createRuntime(config: RunwatchConfig): Runtime {
 		access,
 		ingest,
 		ws,
+		connections,
+		clientAddress,
+		securityHeaders: Object.freeze(securityHeaders(config.frameAncestors)),
 		sseStreams,
 		sseSessions: new Map(),
 		handleFastPath(request, response) {

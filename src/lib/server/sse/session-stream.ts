@@ -16,15 +16,17 @@ export const MAX_MESSAGES_PER_POST = 256;
  * names the session, and the client sends subscribe/unsubscribe/ping to
  * `POST /api/sse/<sessionId>`. Server messages are the WebSocket ones, one per SSE message.
  */
-export function openSessionStream(runtime: Runtime, request: Request, url: URL): Response {
+export function openSessionStream(runtime: Runtime, request: Request, url: URL, clientAddress: string): Response {
 	requireView(runtime, request, url);
 	runtime.assertAcceptingViewers();
 	// HEAD (SvelteKit runs GET for it): headers only; a stream body would hang the request.
 	if (request.method === 'HEAD') return new Response(null, { headers: SSE_HEADERS });
+	const release = runtime.connections.acquire(clientAddress);
 	const sessionId = randomBytes(16).toString('base64url');
 	const stream = new SseStream({
 		format: 'messages',
 		onClose: () => {
+			release();
 			session.close();
 			runtime.sseSessions.delete(sessionId);
 			runtime.sseStreams.delete(stream);

@@ -1,4 +1,4 @@
-import { apiRoute } from '$lib/server/http/route';
+import { apiRoute, clientAddressOf } from '$lib/server/http/route';
 import { openSessionStream } from '$lib/server/sse/session-stream';
 
-export const GET = apiRoute(async (runtime, { request, url }) => openSessionStream(runtime, request, url));
+export const GET = apiRoute(async (runtime, event) => openSessionStream(runtime, event.request, event.url, clientAddressOf(event)));
