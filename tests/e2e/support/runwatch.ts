@@ -75,8 +75,9 @@ export class RunwatchServer {
 			RUNWATCH_DATA_DIR: this.dataDir,
 			RUNWATCH_INGEST_TOKEN: this.token
 		};
-		// Embedded SQLite, no cross-node bus, open viewing on loopback: whatever the shell says.
-		for (const name of ['DATABASE_URL', 'REDIS_URL', 'RUNWATCH_VIEWER_TOKEN', 'ORIGIN']) delete env[name];
+		// Embedded SQLite, no cross-node bus, open viewing on loopback, the default limits and
+		// headers: whatever the shell says.
+		for (const name of ['DATABASE_URL', 'REDIS_URL', 'RUNWATCH_VIEWER_TOKEN', 'ORIGIN', 'RUNWATCH_FRAME_ANCESTORS', 'RUNWATCH_INGEST_RATE', 'RUNWATCH_MAX_CONNECTIONS_PER_ADDRESS', 'ADDRESS_HEADER', 'XFF_DEPTH']) delete env[name];
 
 		const child = spawn(process.execPath, [ENTRY], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
 		this.child = child;
