@@ -10,7 +10,7 @@ export default defineConfig({
 				extends: true,
 				test: {
 					name: 'unit',
-					include: ['src/**/*.spec.ts'],
+					include: ['src/**/*.spec.ts', 'packages/client/src/**/*.spec.ts'],
 					environment: 'node'
 				}
 			},

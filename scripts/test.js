@@ -1,5 +1,6 @@
-// `npm test`: builds the app, runs Vitest (unit + integration projects), then the Playwright
-// browser tests in the system Chromium, and ends with one summary line:
+// `npm test`: builds the app and the client package (packages/client), runs Vitest (unit +
+// integration projects), then the Playwright browser tests in the system Chromium, and ends with
+// one summary line:
 //
 //   tests: N passed, M failed[, K skipped]
 //
@@ -15,6 +16,10 @@
 // tests/e2e/proxy/ start their own nginx in front of the app. Without it those tests skip
 // themselves with a message saying how to install it, except under CI=true, where they run and
 // fail (tests/e2e/proxy/proxy.ts).
+//
+// python3 (Debian package `python3`): tests/integration/python-client.test.ts runs the Python
+// client against the server. Without it those tests skip themselves with a message, except under
+// CI=true, where they run and fail.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
@@ -124,6 +129,14 @@ if (buildCode !== 0) {
 	summary();
 }
 
+heading('Building the client package (npm run build:client)');
+const clientBuildCode = run('npm', ['run', 'build:client']);
+if (clientBuildCode !== 0) {
+	console.error('\nThe client package (packages/client) did not build, so no tests ran (its integration tests need packages/client/dist/).');
+	record('npm run build:client', clientBuildCode, undefined);
+	summary();
+}
+
 heading('Unit and integration tests (Vitest)');
 const vitestCode = run('npx', [
 	'vitest',
@@ -142,6 +155,13 @@ record(
 		skipped: (vitest.numPendingTests ?? 0) + (vitest.numTodoTests ?? 0)
 	}
 );
+
+if (spawnSync(process.env.RUNWATCH_TEST_PYTHON || 'python3', ['--version'], { stdio: 'ignore' }).status !== 0 && !ci) {
+	console.log(
+		'\nSkipped the Python client tests (tests/integration/python-client.test.ts): python3 not found.\n' +
+			'Install it with `sudo apt-get install python3`, then run `npm test` again.'
+	);
+}
 
 heading('Browser tests (Playwright, system Chromium)');
 if (!existsSync(chromium)) {

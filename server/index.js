@@ -2,6 +2,7 @@
 // own HTTP server so that WebSocket upgrades on /api/ws reach the hub, binds to 127.0.0.1 unless
 // HOST says otherwise, and shuts down gracefully on SIGTERM/SIGINT.
 import http from 'node:http';
+import { hostname, networkInterfaces } from 'node:os';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -63,10 +64,22 @@ server.on('error', (error) => {
 });
 server.listen(port, host, () => {
 	const address = server.address();
-	const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-	const url = runtime.config.origin ?? `http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${address.port}`;
+	const url = runtime.config.origin ?? `http://${shownHost(address)}:${address.port}`;
 	console.log(runtime.banner(url));
 });
+
+/**
+ * The address people reach this server at: the bound one, or for a wildcard bind (0.0.0.0, ::)
+ * this machine's first network address, since 127.0.0.1 would only work from this machine.
+ */
+function shownHost(address) {
+	const wildcard = address.address === '0.0.0.0' || address.address === '::';
+	if (!wildcard) return address.family === 'IPv6' ? `[${address.address}]` : address.address;
+	const external = Object.values(networkInterfaces())
+		.flat()
+		.find((a) => a && !a.internal && a.family === 'IPv4');
+	return external?.address ?? hostname();
+}
 
 let stopping = false;
 async function stop(signal) {

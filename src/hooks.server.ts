@@ -1,4 +1,7 @@
 import type { Handle, HandleServerError, ServerInit } from '@sveltejs/kit';
+import { redirect } from '@sveltejs/kit';
+import { SESSION_COOKIE } from '$lib/server/access/credentials';
+import { principalOf } from '$lib/server/access/request-access';
 import { getRuntime } from '$lib/server/runtime';
 import { secureResponse } from '$lib/server/http/security-headers';
 
@@ -9,20 +12,59 @@ export const init: ServerInit = () => {
 
 const FORM_TYPES = /^(application\/x-www-form-urlencoded|multipart\/form-data|text\/plain)/i;
 
+/** Pages anyone may open: signing in, opening a share link, the app's own files. */
+const PUBLIC_PAGES = /^\/(login|logout|s\/|_app\/|favicon)/;
+
+/**
+ * Pages: who is asking, and if nobody, the sign-in page. A viewer token in the address (an old
+ * bookmark, a link someone pasted) signs in once and is dropped from the address, so that it
+ * stays out of history, logs and `Referer`.
+ */
+async function guardPage(event: Parameters<Handle>[0]['event']): Promise<void> {
+	const { runwatch: runtime } = event.locals;
+	const { url, request } = event;
+	const token = url.searchParams.get('token');
+	if (token !== null && request.method === 'GET') {
+		const clean = new URL(url);
+		clean.searchParams.delete('token');
+		if (runtime.access.isViewerToken(token) && runtime.access.sessions) {
+			const { cookieValue, expiresAt } = await runtime.access.sessions.signIn();
+			event.cookies.set(SESSION_COOKIE, cookieValue, {
+				path: '/',
+				httpOnly: true,
+				sameSite: 'lax',
+				secure: url.protocol === 'https:',
+				expires: new Date(expiresAt)
+			});
+		}
+		redirect(303, clean.pathname + clean.search);
+	}
+	const principal = await principalOf(runtime.access, request);
+	event.locals.principal = principal;
+	if (principal.kind === 'anonymous' && !PUBLIC_PAGES.test(url.pathname)) {
+		redirect(303, `/login?next=${encodeURIComponent(url.pathname + url.search)}`);
+	}
+}
+
 export const handle: Handle = async ({ event, resolve }) => {
 	event.locals.runwatch = getRuntime();
 	// nosniff, Referrer-Policy, and frame-ancestors added to the page's CSP (server/index.js sets
-	// the same for what never reaches SvelteKit: the ingest fast path and static files).
+	// the same for what never reaches SvelteKit: the ingest fast path, static files, and
+	// redirects thrown from here).
 	return secureResponse(await answer({ event, resolve }), event.locals.runwatch.config.frameAncestors);
 };
 
 const answer: Handle = async ({ event, resolve }) => {
+	const isApi = event.url.pathname.startsWith('/api/') || event.url.pathname.startsWith('/v1/');
+	if (!isApi && !event.url.pathname.startsWith('/_app/')) await guardPage(event);
 	// SvelteKit's own cross-site form check is off (svelte.config.js) so that the API can answer
-	// in JSON; pages still refuse form posts from another origin.
+	// in JSON; pages still refuse form posts from another origin. The API and OTLP (`/v1/`) take
+	// a bearer token, which a form cannot send, and answer a wrong content type with 415.
 	const { request, url } = event;
 	if (
 		request.method === 'POST' &&
 		!url.pathname.startsWith('/api/') &&
+		!url.pathname.startsWith('/v1/') &&
 		FORM_TYPES.test(request.headers.get('content-type') ?? '') &&
 		request.headers.get('origin') !== url.origin
 	) {

@@ -1,7 +1,7 @@
 import { error, fail, redirect } from '@sveltejs/kit';
 import { listQuerySchema } from '$lib/protocol/api';
 import { startDemoAgent } from '$lib/server/demo/demo-agent.js';
-import { credentialsOf } from '$lib/server/http/access';
+import { principalOf } from '$lib/server/access/request-access';
 import { RunwatchError } from '$lib/server/errors';
 import type { Actions, PageServerLoad } from './$types';
 
@@ -17,8 +17,15 @@ function queryOf(url: URL): Record<string, string> {
 
 export const load: PageServerLoad = async ({ locals, request, url }) => {
 	const runtime = locals.runwatch;
-	if (!runtime.access.canView(credentialsOf(request, url))) {
-		error(401, { message: 'Sign in or open a share link to view executions', code: 'unauthorized' });
+	const principal = locals.principal ?? (await principalOf(runtime.access, request));
+	if (!runtime.access.mayView(principal)) {
+		error(principal.kind === 'shares' ? 403 : 401, {
+			message:
+				principal.kind === 'shares'
+					? 'A share link shows one execution, not the list'
+					: 'Sign in or open a share link to view executions',
+			code: principal.kind === 'shares' ? 'forbidden' : 'unauthorized'
+		});
 	}
 	const raw = queryOf(url);
 	const parsed = listQuerySchema.safeParse(raw);

@@ -147,7 +147,7 @@ describe('cancel on a server with a viewer token', () => {
 		const id = await createExecution(server);
 		const path = `/api/executions/${id}/cancel`;
 		const anonymous = await request(server, 'POST', path, { auth: false, body: {}, headers: { origin: server.url } });
-		expect(anonymous.status).toBe(403);
+		expect(anonymous.status).toBe(401);
 		const viewer = await request(server, 'POST', path, {
 			auth: false,
 			body: {},

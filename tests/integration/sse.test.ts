@@ -386,25 +386,30 @@ describe('with a viewer token, then SIGTERM', () => {
 		await own?.cleanup();
 	});
 
-	test('both SSE endpoints need the viewer token; ?token= works on the stream and on its POSTs', async () => {
+	test('both SSE endpoints need a credential (a token in the URL is not one); the bearer token works on the stream and its POSTs', async () => {
 		const id = await createExecution(own);
 		for (const path of [`/api/executions/${id}/stream`, '/api/sse']) {
 			const denied = await fetch(own.url + path, { signal: AbortSignal.timeout(3_000) });
 			expect(denied.status, path).toBe(401);
 			expect((await denied.json()).error.code).toBe('unauthorized');
 		}
-		const client = await SseClient.open(`${own.url}/api/sse?token=${VIEWER_TOKEN}`);
+		for (const path of [`/api/executions/${id}/stream?token=${VIEWER_TOKEN}`, `/api/sse?token=${VIEWER_TOKEN}`]) {
+			const denied = await fetch(own.url + path, { signal: AbortSignal.timeout(3_000) });
+			expect(denied.status, path).toBe(401);
+		}
+		const bearer = { authorization: `Bearer ${VIEWER_TOKEN}` };
+		const client = await SseClient.open(`${own.url}/api/sse`, { headers: bearer });
 		try {
 			await client.waitFor(() => client.messages.length >= 1, 2_000, 'the session message');
 			const sessionId = client.json[0].sessionId;
-			const post = (query: string) =>
-				fetch(`${own.url}/api/sse/${sessionId}${query}`, {
+			const post = (headers: Record<string, string>) =>
+				fetch(`${own.url}/api/sse/${sessionId}`, {
 					method: 'POST',
-					headers: { 'content-type': 'application/json' },
+					headers: { 'content-type': 'application/json', ...headers },
 					body: JSON.stringify({ type: 'subscribe', executionId: id, since: 0 })
 				});
-			expect((await post('')).status).toBe(401); // the session id alone is not a credential
-			expect((await post(`?token=${VIEWER_TOKEN}`)).status).toBe(202);
+			expect((await post({})).status).toBe(401); // the session id alone is not a credential
+			expect((await post(bearer)).status).toBe(202);
 			await postEvents(own, id, outputEvents(2));
 			await client.waitFor(() => client.json.filter((m) => m.type === 'events').flatMap((m) => m.events).length === 2, 5_000, 'two events');
 		} finally {
@@ -414,7 +419,7 @@ describe('with a viewer token, then SIGTERM', () => {
 
 	test('SIGTERM ends open SSE streams promptly and the process exits 0', async () => {
 		const id = await createExecution(own);
-		const one = await SseClient.open(`${own.url}/api/executions/${id}/stream?token=${VIEWER_TOKEN}`);
+		const one = await SseClient.open(`${own.url}/api/executions/${id}/stream`, { headers: { authorization: `Bearer ${VIEWER_TOKEN}` } });
 		const dashboard = await SseClient.open(`${own.url}/api/sse`, { headers: { authorization: `Bearer ${VIEWER_TOKEN}` } });
 		await dashboard.waitFor(() => dashboard.messages.length >= 1, 2_000, 'the session message');
 		await one.waitFor(() => one.retry !== undefined, 2_000, 'the retry line');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { eventInputSchema, storedEventSchema } from './events.js';
+import { eventInputSchema, idSchema, storedEventSchema } from './events.js';
 import { executionSchema, executionStatusSchema } from './executions.js';
 import {
 	DEFAULT_EVENTS_PAGE,
@@ -8,7 +8,9 @@ import {
 	MAX_CANCEL_WAIT_SECONDS,
 	MAX_EVENTS_PAGE,
 	MAX_LIST_LIMIT,
-	MAX_NAME_LENGTH
+	MAX_NAME_LENGTH,
+	MAX_SHARE_SECONDS,
+	MIN_SHARE_SECONDS
 } from './limits.js';
 
 /** Body of `POST /api/executions/:id/events`: one event, or `{ events: [...] }`. */
@@ -86,6 +88,29 @@ export const cancelStateSchema = z.object({
 	status: executionStatusSchema
 });
 export type CancelState = z.infer<typeof cancelStateSchema>;
+
+/** Body of `POST /api/executions/:id/shares`; without `expiresInSeconds` the link lasts until revoked. */
+export const createShareSchema = z.strictObject({
+	expiresInSeconds: z
+		.number()
+		.int('expiresInSeconds must be a whole number of seconds')
+		.min(MIN_SHARE_SECONDS, `expiresInSeconds must be at least ${MIN_SHARE_SECONDS}`)
+		.max(MAX_SHARE_SECONDS, `expiresInSeconds must be at most ${MAX_SHARE_SECONDS} (a year)`)
+		.optional()
+});
+
+/** A share link as the API shows it (its token only ever appears in the `url` of the create answer). */
+export const shareSchema = z.object({
+	id: z.string(),
+	executionId: idSchema,
+	createdAt: z.string(),
+	expiresAt: z.string().optional(),
+	revokedAt: z.string().optional(),
+	/** Opens the execution now: not revoked, not expired. */
+	active: z.boolean(),
+	url: z.string().optional()
+});
+export type Share = z.infer<typeof shareSchema>;
 
 export const eventsPageSchema = z.object({
 	events: z.array(storedEventSchema),

@@ -104,6 +104,29 @@ export const MAX_CANCEL_REASON_LENGTH = 500;
  */
 export const MAX_CANCEL_WAIT_SECONDS = 25;
 
+/**
+ * How long a sign-in lasts. A week: people keep a dashboard open across days; signing out (or
+ * changing RUNWATCH_VIEWER_TOKEN) ends a session sooner.
+ */
+export const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
+
+/**
+ * How often live connections are checked for an expired session or share. Half of the 2 s in
+ * which the contract promises expiry takes effect.
+ */
+export const ACCESS_SWEEP_MS = 1000;
+
+/** Shortest and longest life of a share link (`expiresInSeconds`); absent means until revoked. */
+export const MIN_SHARE_SECONDS = 1;
+export const MAX_SHARE_SECONDS = 365 * 24 * 3600;
+
+/**
+ * Failed sign-ins one client address may make per window before it must wait: enough for typos,
+ * far too few to guess a token.
+ */
+export const MAX_FAILED_SIGN_INS = 5;
+export const SIGN_IN_WINDOW_MS = 60_000;
+
 /** Longest free-text name (agent, department, event type, step name). */
 export const MAX_NAME_LENGTH = 200;
 
@@ -116,3 +139,19 @@ export const SSE_HEARTBEAT_MS = 5_000;
 
 /** The `retry:` hint sent to EventSource: how soon to reconnect after a stream ends. */
 export const SSE_RETRY_MS = 1_000;
+
+/**
+ * Largest OTLP request body (`POST /v1/traces`), counted on the wire and again after gzip is
+ * undone, so a small gzip bomb is refused (413) once it inflates past this, never held whole.
+ * Twice the event API's body: an SDK's batch processor sends up to 512 spans per request, and
+ * GenAI spans carry prompts and completions as attributes (at most MAX_OTLP_STRING_CHARS each
+ * are kept). The OpenTelemetry Collector's default is 20 MiB; its users batch more per request.
+ */
+export const MAX_OTLP_BODY_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Longest string attribute value kept from a span (longer ones are cut, and say so). Keeps a
+ * step with one huge prompt well under MAX_EVENT_BYTES along with its other attributes; the
+ * timeline shows a prompt, it is not an archive of it.
+ */
+export const MAX_OTLP_STRING_CHARS = 32 * 1024;

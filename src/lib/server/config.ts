@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DEFAULT_INGEST_RATE, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS } from '../protocol/limits.js';
+import { isLoopbackHost } from './access/credentials.js';
 import { parseFrameAncestors } from './http/security-headers.js';
 
 export interface RunwatchConfig {
@@ -13,6 +14,13 @@ export interface RunwatchConfig {
 	ingestTokenGenerated: boolean;
 	/** File the generated token is kept in (absent when it came from the environment). */
 	ingestTokenFile?: string;
+	/**
+	 * The secret viewers sign in with. From RUNWATCH_VIEWER_TOKEN; generated at first start (and
+	 * kept in the data directory) when the server listens beyond loopback without one.
+	 */
+	viewerToken?: string;
+	viewerTokenGenerated: boolean;
+	viewerTokenFile?: string;
 	host: string;
 	port: number;
 	/** Public origin, when set (adapter-node's ORIGIN); used for links and the Origin check. */
@@ -40,14 +48,15 @@ export interface RunwatchConfig {
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 3000;
 const TOKEN_FILE = 'ingest-token';
+const VIEWER_TOKEN_FILE = 'viewer-token';
 
-function readOrCreateToken(dataDir: string): { token: string; generated: boolean; file: string } {
-	const file = join(dataDir, TOKEN_FILE);
+function readOrCreateToken(dataDir: string, name = TOKEN_FILE, prefix = 'rw_'): { token: string; generated: boolean; file: string } {
+	const file = join(dataDir, name);
 	if (existsSync(file)) {
 		const token = readFileSync(file, 'utf8').trim();
 		if (token) return { token, generated: false, file };
 	}
-	const token = `rw_${randomBytes(24).toString('base64url')}`;
+	const token = `${prefix}${randomBytes(24).toString('base64url')}`;
 	writeFileSync(file, token + '\n', { mode: 0o600 });
 	chmodSync(file, 0o600); // the mode above is ignored when the file already existed (empty)
 	return { token, generated: true, file };
@@ -98,6 +107,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RunwatchConfig
 		throw new Error('RUNWATCH_INGEST_TOKEN must be at least 16 characters long');
 	}
 
+	const host = env.HOST || DEFAULT_HOST;
+	let viewerToken = env.RUNWATCH_VIEWER_TOKEN?.trim() || undefined;
+	let viewerTokenGenerated = false;
+	let viewerTokenFile: string | undefined;
+	if (viewerToken && viewerToken.length < 16) {
+		throw new Error('RUNWATCH_VIEWER_TOKEN must be at least 16 characters long');
+	}
+	if (!viewerToken && !isLoopbackHost(host)) {
+		// Reachable from the network: never open. People sign in with a generated secret.
+		const stored = readOrCreateToken(dataDir, VIEWER_TOKEN_FILE, 'rwv_');
+		viewerToken = stored.token;
+		viewerTokenGenerated = stored.generated;
+		viewerTokenFile = stored.file;
+	}
+
 	const databaseUrl = env.DATABASE_URL || undefined;
 	if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
 		throw new Error('DATABASE_URL must be a postgres:// URL (unset it to use the embedded SQLite store)');
@@ -108,7 +132,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RunwatchConfig
 		ingestToken,
 		ingestTokenGenerated,
 		ingestTokenFile,
-		host: env.HOST || DEFAULT_HOST,
+		viewerToken,
+		viewerTokenGenerated,
+		viewerTokenFile,
+		host,
 		port,
 		origin: env.ORIGIN || undefined,
 		databaseUrl,

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { loadConfig, type RunwatchConfig } from './config.js';
 import { RunwatchError } from './errors.js';
-import { Access } from './http/access.js';
+import { Access } from './access/access.js';
 import { Hub } from './hub/hub.js';
 import type { ViewerSession } from './session/viewer-session.js';
 import type { SseStream } from './sse/sse-stream.js';
@@ -73,11 +73,7 @@ export function createRuntime(config: RunwatchConfig): Runtime {
 	}
 	const store = createSqliteStore({ file: join(config.dataDir, 'runwatch.sqlite') });
 	const hub = new Hub({ store });
-	const access = new Access({
-		ingestToken: config.ingestToken,
-		host: config.host,
-		viewerToken: process.env.RUNWATCH_VIEWER_TOKEN || undefined
-	});
+	const access = new Access({ ingestToken: config.ingestToken, host: config.host, viewerToken: config.viewerToken, store });
 	const connections = new ConnectionLimiter(config.maxConnectionsPerAddress);
 	const clientAddress = (request: Pick<IncomingMessage, 'headers' | 'socket'>) => clientAddressOfNode(request, config);
 	const ws = new WsServer({ hub, store, access, origin: config.origin, connections, clientAddress });
@@ -123,21 +119,7 @@ export function createRuntime(config: RunwatchConfig): Runtime {
 			if (draining) throw new RunwatchError('shutting_down', 'Server is shutting down; reconnect in a moment');
 		},
 		banner(url) {
-			const token = config.ingestTokenGenerated
-				? `Ingest token (generated, kept in ${config.ingestTokenFile}):\n  ${config.ingestToken}`
-				: config.ingestTokenFile
-					? `Ingest token: in ${config.ingestTokenFile}`
-					: 'Ingest token: from RUNWATCH_INGEST_TOKEN';
-			const shownToken = config.ingestTokenGenerated ? config.ingestToken : '$(cat ' + (config.ingestTokenFile ?? 'TOKEN') + ')';
-			const auth = config.ingestTokenFile ? shownToken : '$RUNWATCH_INGEST_TOKEN';
-			return [
-				`Runwatch is live at ${url}  (storage: SQLite in ${config.dataDir})`,
-				token,
-				'Send a first execution:',
-				`  curl -s -X POST ${url}/api/executions -H "Authorization: Bearer ${auth}" -H "Content-Type: application/json" -d '{"id":"hello","agent":{"name":"my-agent"}}'`,
-				`  curl -s -X POST ${url}/api/executions/hello/events -H "Authorization: Bearer ${auth}" -H "Content-Type: application/json" -d '{"type":"output","data":{"text":"Hello, Runwatch"}}'`,
-				`  then open ${url}/executions/hello  (or run the demo agent: npm run demo)`
-			].join('\n');
+			return banner(config, url);
 		},
 		shutdown() {
 			shutdownPromise ??= (async () => {
@@ -154,9 +136,40 @@ export function createRuntime(config: RunwatchConfig): Runtime {
 				for (const stream of sseStreams) stream.close(farewell);
 				await ws.close();
 				hub.close();
+				access.close();
 				await store.close();
 			})();
 			return shutdownPromise;
 		}
 	};
+}
+
+/** What the server prints once it listens at `url`: where, how to send a first run, how to sign in. */
+function banner(config: RunwatchConfig, url: string): string {
+	const token = config.ingestTokenGenerated
+		? `Ingest token (generated, kept in ${config.ingestTokenFile}):\n  ${config.ingestToken}`
+		: config.ingestTokenFile
+			? `Ingest token: in ${config.ingestTokenFile}`
+			: 'Ingest token: from RUNWATCH_INGEST_TOKEN';
+	const auth = config.ingestTokenGenerated
+		? config.ingestToken
+		: config.ingestTokenFile
+			? `$(cat ${config.ingestTokenFile})`
+			: '$RUNWATCH_INGEST_TOKEN';
+	const viewing = !config.viewerToken
+		? []
+		: config.viewerTokenGenerated
+			? [`Viewers sign in at ${url}/login with this token (generated, kept in ${config.viewerTokenFile}):`, `  ${config.viewerToken}`]
+			: [`Viewers sign in at ${url}/login with the viewer token (${config.viewerTokenFile ? `in ${config.viewerTokenFile}` : 'RUNWATCH_VIEWER_TOKEN'}).`];
+	const post = (path: string, body: string) =>
+		`  curl -s -X POST ${url}${path} -H "Authorization: Bearer ${auth}" -H "Content-Type: application/json" -d '${body}'`;
+	return [
+		`Runwatch is live at ${url}  (storage: SQLite in ${config.dataDir})`,
+		...viewing,
+		token,
+		'Send a first execution:',
+		post('/api/executions', '{"id":"hello","agent":{"name":"my-agent"}}'),
+		post('/api/executions/hello/events', '{"events":[{"type":"output","data":{"text":"Hello, Runwatch\\n"}},{"type":"agent-complete"}]}'),
+		`  then open ${url}/executions/hello  (or run the demo agent: npm run demo)`
+	].join('\n');
 }

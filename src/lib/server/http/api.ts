@@ -1,12 +1,22 @@
 import { json } from '@sveltejs/kit';
-import { cancelQuerySchema, eventsQuerySchema, listQuerySchema, type CancelState } from '../../protocol/api.js';
+import {
+	cancelQuerySchema,
+	createShareSchema,
+	eventsQuerySchema,
+	listQuerySchema,
+	type CancelState,
+	type Share
+} from '../../protocol/api.js';
 import { CANCEL_REQUEST_EVENT_ID } from '../../protocol/events.js';
 import { cancelRequestSchema, createExecutionSchema, TERMINAL_STATUSES, type Execution } from '../../protocol/executions.js';
 import { EXECUTION_TAIL_EVENTS } from '../../protocol/limits.js';
 import { invalid, RunwatchError } from '../errors.js';
 import { parseExecutionId as parseId } from '../ingest/ingest.js';
 import type { Runtime } from '../runtime.js';
-import { credentialsOf, isSameOriginPage } from './access.js';
+import { credentialsOf } from '../access/credentials.js';
+import { accessDenied, requireView as requireViewOf, requireWrite } from '../access/request-access.js';
+import { isShareActive } from '../access/shares.js';
+import type { ShareRecord } from '../store/store.js';
 import { readJsonBody } from './body.js';
 
 /**
@@ -14,14 +24,13 @@ import { readJsonBody } from './body.js';
  * from `event.locals`; every failure becomes `{ error: { code, message } }` in the route helper.
  */
 
-export function requireIngest(runtime: Runtime, request: Request, url: URL): void {
-	runtime.ingest.authorize(credentialsOf(request, url));
+export function requireIngest(runtime: Runtime, request: Request): void {
+	runtime.ingest.authorize(credentialsOf(request));
 }
 
-export function requireView(runtime: Runtime, request: Request, url: URL): void {
-	if (!runtime.access.canView(credentialsOf(request, url))) {
-		throw new RunwatchError('unauthorized', 'Sign in or use a share link to view executions');
-	}
+/** Who may view what: decided by `access/`, the same for every transport. */
+export function requireView(runtime: Runtime, request: Request, executionId?: string) {
+	return requireViewOf(runtime.access, request, executionId);
 }
 
 export function executionUrl(runtime: Runtime, url: URL, id: string): string {
@@ -30,7 +39,7 @@ export function executionUrl(runtime: Runtime, url: URL, id: string): string {
 }
 
 export async function createExecution(runtime: Runtime, request: Request, url: URL): Promise<Response> {
-	requireIngest(runtime, request, url);
+	requireIngest(runtime, request);
 	const result = createExecutionSchema.safeParse(await readJsonBody(request));
 	if (!result.success) throw invalid('invalid_body', result.error);
 	const { execution, created } = await runtime.ingest.createExecution(result.data);
@@ -38,15 +47,15 @@ export async function createExecution(runtime: Runtime, request: Request, url: U
 }
 
 export async function listExecutions(runtime: Runtime, request: Request, url: URL): Promise<Response> {
-	requireView(runtime, request, url);
+	await requireView(runtime, request);
 	const result = listQuerySchema.safeParse(Object.fromEntries(url.searchParams));
 	if (!result.success) throw invalid('invalid_query', result.error);
 	return json(await runtime.store.listExecutions(result.data));
 }
 
 export async function getExecution(runtime: Runtime, request: Request, url: URL, rawId: string): Promise<Response> {
-	requireView(runtime, request, url);
 	const id = parseId(rawId);
+	await requireView(runtime, request, id);
 	const execution = await runtime.store.getExecution(id);
 	if (!execution) throw new RunwatchError('not_found', `No execution "${id}"`);
 	const events = await runtime.store.readTail(id, EXECUTION_TAIL_EVENTS);
@@ -54,8 +63,8 @@ export async function getExecution(runtime: Runtime, request: Request, url: URL,
 }
 
 export async function readEvents(runtime: Runtime, request: Request, url: URL, rawId: string): Promise<Response> {
-	requireView(runtime, request, url);
 	const id = parseId(rawId);
+	await requireView(runtime, request, id);
 	const query = eventsQuerySchema.safeParse(Object.fromEntries(url.searchParams));
 	if (!query.success) throw invalid('invalid_query', query.error);
 	const execution = await runtime.store.getExecution(id);
@@ -71,7 +80,7 @@ export async function readEvents(runtime: Runtime, request: Request, url: URL, r
 export async function postEvents(runtime: Runtime, request: Request, url: URL, rawId: string): Promise<Response> {
 	return json(
 		await runtime.ingest.postEvents({
-			credentials: credentialsOf(request, url),
+			credentials: credentialsOf(request),
 			executionId: rawId,
 			readBody: () => readJsonBody(request)
 		})
@@ -84,15 +93,8 @@ export async function postEvents(runtime: Runtime, request: Request, url: URL, r
  * `cancelled` once it has stopped.
  */
 export async function requestCancel(runtime: Runtime, request: Request, url: URL, rawId: string): Promise<Response> {
-	const credentials = credentialsOf(request, url);
-	const fromPage = isSameOriginPage(request.headers.get('origin'), request.headers.get('host'), runtime.config.origin);
-	if (!runtime.access.canCancel(credentials, fromPage)) {
-		throw new RunwatchError(
-			'forbidden',
-			'Cancelling needs the ingest token, a signed-in viewer, or the dashboard of an open local server'
-		);
-	}
 	const id = parseId(rawId);
+	await requireWrite(runtime.access, request, runtime.config.origin, 'cancel an execution');
 	const body = request.headers.get('content-length') === '0' || !request.body ? {} : await readJsonBody(request);
 	const parsed = cancelRequestSchema.safeParse(body ?? {});
 	if (!parsed.success) throw invalid('invalid_body', parsed.error);
@@ -123,8 +125,8 @@ function cancelState(execution: Execution): CancelState {
  * nothing still learns of a cancel at once with one request in flight.
  */
 export async function awaitCancel(runtime: Runtime, request: Request, url: URL, rawId: string): Promise<Response> {
-	requireView(runtime, request, url);
 	const id = parseId(rawId);
+	await requireView(runtime, request, id);
 	const query = cancelQuerySchema.safeParse(Object.fromEntries(url.searchParams));
 	if (!query.success) throw invalid('invalid_query', query.error);
 	const decided = (execution: Execution) =>
@@ -155,4 +157,45 @@ export async function awaitCancel(runtime: Runtime, request: Request, url: URL, 
 	} finally {
 		stopWatching();
 	}
+}
+
+/** `POST /api/executions/:id/shares`: a new share link; its token is in `url`, shown this once. */
+export async function createShare(runtime: Runtime, request: Request, url: URL, rawId: string): Promise<Response> {
+	const id = parseId(rawId);
+	await requireWrite(runtime.access, request, runtime.config.origin, 'share an execution');
+	const body = request.headers.get('content-length') === '0' || !request.body ? {} : await readJsonBody(request);
+	const parsed = createShareSchema.safeParse(body ?? {});
+	if (!parsed.success) throw invalid('invalid_body', parsed.error);
+	if (!(await runtime.store.getExecution(id))) throw new RunwatchError('not_found', `No execution "${id}"`);
+	const { share, token } = await runtime.access.shares.create(id, parsed.data.expiresInSeconds);
+	const base = runtime.config.origin ?? url.origin;
+	return json({ ...shareView(share), url: `${base}/s/${token}` }, { status: 201 });
+}
+
+/** `GET /api/executions/:id/shares`: this execution's links, newest first (never their tokens). */
+export async function listShares(runtime: Runtime, request: Request, url: URL, rawId: string): Promise<Response> {
+	const id = parseId(rawId);
+	const principal = await requireView(runtime, request, id);
+	// Reading is enough on an open server; a share link never sees the others.
+	if (principal.kind === 'shares') throw accessDenied(principal, 'list share links');
+	if (!(await runtime.store.getExecution(id))) throw new RunwatchError('not_found', `No execution "${id}"`);
+	return json({ shares: (await runtime.access.shares.list(id)).map(shareView) });
+}
+
+/** `DELETE /api/executions/:id/shares/:shareId`: revoked at once, live viewers included. */
+export async function revokeShare(runtime: Runtime, request: Request, rawId: string, shareId: string): Promise<Response> {
+	const id = parseId(rawId);
+	await requireWrite(runtime.access, request, runtime.config.origin, 'revoke a share link');
+	if (!(await runtime.access.shares.revoke(id, shareId))) {
+		throw new RunwatchError('not_found', `No share "${shareId}" for execution "${id}"`);
+	}
+	runtime.access.shareRevoked(shareId);
+	return new Response(null, { status: 204 });
+}
+
+function shareView(share: ShareRecord): Share {
+	const view: Share = { id: share.id, executionId: share.executionId, createdAt: share.createdAt, active: isShareActive(share) };
+	if (share.expiresAt) view.expiresAt = share.expiresAt;
+	if (share.revokedAt) view.revokedAt = share.revokedAt;
+	return view;
 }

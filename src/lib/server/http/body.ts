@@ -40,6 +40,15 @@ export async function readJsonStream(source: BodySource, limit = MAX_BODY_BYTES)
 			`Send the body as JSON with "Content-Type: application/json"${type ? ` (got "${type}")` : ''}`
 		);
 	}
+	return parseJsonText((await readBodyBytes(source, limit)).toString('utf8'));
+}
+
+/**
+ * Reads a whole body as bytes within `limit`, whatever its type: Content-Length is checked
+ * first, then the bytes are counted while streaming (a chunked body has no Content-Length to
+ * trust), so an oversize body is refused (413) without being held in memory.
+ */
+export async function readBodyBytes(source: Omit<BodySource, 'contentType'>, limit = MAX_BODY_BYTES): Promise<Buffer> {
 	if (!source.body) throw new RunwatchError('invalid_body', 'The request has no body');
 	const reader = source.body.getReader();
 	const declared = Number(source.contentLength ?? NaN);
@@ -60,7 +69,11 @@ export async function readJsonStream(source: BodySource, limit = MAX_BODY_BYTES)
 		}
 		chunks.push(value);
 	}
-	const text = Buffer.concat(chunks).toString('utf8');
+	return Buffer.concat(chunks);
+}
+
+/** Parses JSON text from a body: `invalid_body` when it is not JSON or nests too deep. */
+export function parseJsonText(text: string): unknown {
 	if (exceedsDepth(text, MAX_JSON_DEPTH)) {
 		throw new RunwatchError('invalid_body', `Body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep`);
 	}
@@ -117,7 +130,7 @@ export function exceedsDepth(text: string, max: number): boolean {
 	return false;
 }
 
-function tooLarge(limit: number): RunwatchError {
+export function tooLarge(limit: number): RunwatchError {
 	return new RunwatchError(
 		'payload_too_large',
 		`Body is larger than ${limit} bytes; send fewer events per request`

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { errorPayload, RunwatchError } from '../errors.js';
 import type { Ingest } from '../ingest/ingest.js';
-import { credentialsOfNode } from './access.js';
+import { credentialsOfNode } from '../access/credentials.js';
 import { readJsonStream } from './body.js';
 
 const EVENTS_PATH = /^\/api\/executions\/([^/?#]+)\/events$/;

@@ -4,7 +4,7 @@ import { eventInputSchema, idSchema, type EventInput } from '../../protocol/even
 import type { CreateExecutionInput, Execution } from '../../protocol/executions.js';
 import { MAX_EVENT_BYTES } from '../../protocol/limits.js';
 import { invalid, RunwatchError } from '../errors.js';
-import type { RequestCredentials } from '../http/access.js';
+import type { RequestCredentials } from '../access/credentials.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { PreparedEvent, Store, StoredRow } from '../store/store.js';
 
@@ -132,18 +132,22 @@ export class Ingest {
 	): Promise<PostEventsResponse & { execution: Execution }> {
 		const done = this.#deps.admit();
 		try {
-			// Paid here, once the count is known (the token's bucket may go into debt, which
-			// refuses its next requests in `authorize`); cancel and OTLP pay the same way.
-			this.#deps.rateLimiter?.charge(INGEST_RATE_KEY, inputs.length);
-			const now = new Date().toISOString();
-			const prepared = inputs.map((input, index) => prepare(input, now, label(index)));
-			const { stored, rows, results, execution } = await this.#deps.store.appendEvents(executionId, prepared);
-			this.#deps.publisher.publishRows(executionId, rows);
-			if (stored.length > 0) this.#deps.publisher.publishExecution(execution);
-			return { accepted: stored.length, lastSeq: execution.lastSeq, results, execution };
+			return await this.#append(executionId, inputs, label);
 		} finally {
 			done();
 		}
+	}
+
+	async #append(executionId: string, inputs: EventInput[], label: (index: number) => string) {
+		// Paid here, once the count is known (the token's bucket may go into debt, which refuses
+		// its next requests in `authorize`); every way in (route, fast path, cancel, OTLP) pays.
+		this.#deps.rateLimiter?.charge(INGEST_RATE_KEY, inputs.length);
+		const now = new Date().toISOString();
+		const prepared = inputs.map((input, index) => prepare(input, now, label(index)));
+		const { stored, rows, results, execution } = await this.#deps.store.appendEvents(executionId, prepared);
+		this.#deps.publisher.publishRows(executionId, rows);
+		if (stored.length > 0) this.#deps.publisher.publishExecution(execution);
+		return { accepted: stored.length, lastSeq: execution.lastSeq, results, execution };
 	}
 
 	/**
@@ -157,10 +161,15 @@ export class Ingest {
 	}): Promise<PostEventsResponse> {
 		this.authorize(request.credentials);
 		const id = parseExecutionId(request.executionId);
-		const { inputs, isBatch } = parseEventsBody(await request.readBody());
-		const { accepted, lastSeq, results } = await this.appendEvents(id, inputs, (index) =>
-			isBatch ? `events.${index}` : 'event'
-		);
-		return { accepted, lastSeq, results };
+		// Admitted before the body is read: a request whose body is still arriving when shutdown
+		// begins is finished, not cut.
+		const done = this.#deps.admit();
+		try {
+			const { inputs, isBatch } = parseEventsBody(await request.readBody());
+			const { accepted, lastSeq, results } = await this.#append(id, inputs, (index) => (isBatch ? `events.${index}` : 'event'));
+			return { accepted, lastSeq, results };
+		} finally {
+			done();
+		}
 	}
 }

@@ -15,6 +15,8 @@ export interface ViewerChannel extends Sink {
 export interface ViewerSessionOptions {
 	hub: Hub;
 	store: Store;
+	/** What this connection may view (the access rules, decided for it when it opened). */
+	mayView: (executionId?: string) => boolean;
 	maxSubscriptions?: number;
 }
 
@@ -82,6 +84,9 @@ export class ViewerSession {
 			case 'ping':
 				return this.channel.sendMessage({ type: 'pong' });
 			case 'subscribe-executions':
+				if (!this.#options.mayView()) {
+					throw new RunwatchError('forbidden', 'A share link covers one execution; the list is not part of it');
+				}
 				hub.subscribeExecutions(this.channel);
 				return this.channel.sendMessage({ type: 'executions-subscribed' });
 			case 'unsubscribe-executions':
@@ -96,6 +101,9 @@ export class ViewerSession {
 			}
 			case 'subscribe': {
 				const { executionId } = message;
+				if (!this.#options.mayView(executionId)) {
+					throw new RunwatchError('forbidden', `You may not view execution "${executionId}"`);
+				}
 				const existing = this.#subscriptions.get(executionId);
 				const limit = this.#options.maxSubscriptions ?? MAX_SUBSCRIPTIONS_PER_CONNECTION;
 				if (!existing && this.#subscriptions.size >= limit) {

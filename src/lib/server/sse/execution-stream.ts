@@ -1,7 +1,8 @@
 import { seqTextSchema } from '../../protocol/api.js';
 import { idSchema } from '../../protocol/events.js';
 import { invalid, RunwatchError } from '../errors.js';
-import { requireView } from '../http/api.js';
+import { forbiddenMessage } from '../access/access.js';
+import { requireView } from '../access/request-access.js';
 import type { Runtime } from '../runtime.js';
 import { SSE_HEADERS, SseStream } from './sse-stream.js';
 
@@ -30,10 +31,10 @@ export async function streamExecution(
 	rawId: string,
 	clientAddress: string
 ): Promise<Response> {
-	requireView(runtime, request, url);
 	const parsed = idSchema.safeParse(rawId);
 	if (!parsed.success) throw invalid('bad_request', parsed.error, 'execution id: ');
 	const id = parsed.data;
+	const principal = await requireView(runtime.access, request, id);
 	const since = resumePoint(request, url);
 	const execution = await runtime.store.getExecution(id);
 	if (!execution) throw new RunwatchError('not_found', `No execution "${id}"`);
@@ -47,10 +48,14 @@ export async function streamExecution(
 		format: 'events',
 		onClose: () => {
 			release();
+			untrack();
 			runtime.hub.unsubscribe(subscription);
 			runtime.sseStreams.delete(stream);
 		}
 	});
+	const untrack = runtime.access.track(principal, (reason) =>
+		stream.close({ type: 'error', code: 'forbidden', message: forbiddenMessage(reason), executionId: id })
+	);
 	runtime.sseStreams.add(stream);
 	const subscription = runtime.hub.subscribe(stream, id, Math.min(since, execution.lastSeq));
 	return new Response(stream.body, { headers: SSE_HEADERS });

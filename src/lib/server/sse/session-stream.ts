@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { MAX_BODY_BYTES } from '../../protocol/limits.js';
 import { RunwatchError } from '../errors.js';
-import { requireView } from '../http/api.js';
+import { forbiddenMessage } from '../access/access.js';
+import { accessDenied, principalOf } from '../access/request-access.js';
 import { readJsonBody } from '../http/body.js';
 import type { Runtime } from '../runtime.js';
 import { ViewerSession } from '../session/viewer-session.js';
@@ -16,8 +17,12 @@ export const MAX_MESSAGES_PER_POST = 256;
  * names the session, and the client sends subscribe/unsubscribe/ping to
  * `POST /api/sse/<sessionId>`. Server messages are the WebSocket ones, one per SSE message.
  */
-export function openSessionStream(runtime: Runtime, request: Request, url: URL, clientAddress: string): Response {
-	requireView(runtime, request, url);
+export async function openSessionStream(runtime: Runtime, request: Request, clientAddress: string): Promise<Response> {
+	const { access } = runtime;
+	// Anyone who may view something opens it (a share link's holder follows its one execution
+	// here too); each subscribe is then checked.
+	const principal = await principalOf(access, request);
+	if (principal.kind === 'anonymous') throw accessDenied(principal, 'view executions');
 	runtime.assertAcceptingViewers();
 	// HEAD (SvelteKit runs GET for it): headers only; a stream body would hang the request.
 	if (request.method === 'HEAD') return new Response(null, { headers: SSE_HEADERS });
@@ -27,12 +32,20 @@ export function openSessionStream(runtime: Runtime, request: Request, url: URL, 
 		format: 'messages',
 		onClose: () => {
 			release();
+			untrack();
 			session.close();
 			runtime.sseSessions.delete(sessionId);
 			runtime.sseStreams.delete(stream);
 		}
 	});
-	const session = new ViewerSession(stream, { hub: runtime.hub, store: runtime.store });
+	const session = new ViewerSession(stream, {
+		hub: runtime.hub,
+		store: runtime.store,
+		mayView: (executionId) => access.mayView(principal, executionId)
+	});
+	const untrack = access.track(principal, (reason) =>
+		stream.close({ type: 'error', code: 'forbidden', message: forbiddenMessage(reason) })
+	);
 	runtime.sseStreams.add(stream);
 	runtime.sseSessions.set(sessionId, session);
 	stream.sendMessage({ type: 'session', sessionId });
@@ -40,13 +53,11 @@ export function openSessionStream(runtime: Runtime, request: Request, url: URL, 
 }
 
 /** `POST /api/sse/:sessionId`: one client message, or an array of them. Replies arrive on the stream. */
-export async function postSessionMessages(
-	runtime: Runtime,
-	request: Request,
-	url: URL,
-	sessionId: string
-): Promise<Response> {
-	requireView(runtime, request, url);
+export async function postSessionMessages(runtime: Runtime, request: Request, sessionId: string): Promise<Response> {
+	// What the session may view was decided when its stream opened, and each subscribe is checked
+	// against that; the POST itself must still come from someone who may view something.
+	const principal = await principalOf(runtime.access, request);
+	if (principal.kind === 'anonymous') throw accessDenied(principal, 'view executions');
 	const session = runtime.sseSessions.get(sessionId);
 	if (!session) {
 		throw new RunwatchError('not_found', 'No such SSE session (the stream ended); open a new stream');
@@ -59,3 +70,4 @@ export async function postSessionMessages(
 	for (const message of messages) void session.receive(message);
 	return new Response(null, { status: 202 });
 }
+

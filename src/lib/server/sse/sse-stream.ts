@@ -73,12 +73,14 @@ export class SseStream implements ViewerChannel {
 	}
 
 	/**
-	 * Ends the stream (server shutdown, or the viewer lost access). On a `messages` stream a
-	 * last message can say why, so that the client knows whether to come back at once.
+	 * Ends the stream (server shutdown, or the viewer lost access), with a last message saying
+	 * why, so that the client knows whether to come back. On an `events` stream it is a named
+	 * `event: error`, which EventSource's `onmessage` and event readers do not take for an event.
 	 */
 	close(farewell?: object): void {
 		if (this.#closed) return;
 		if (farewell && this.#format === 'messages') this.sendMessage(farewell);
+		else if (farewell) this.#write(`event: error\ndata: ${JSON.stringify(farewell)}\n\n`);
 		try {
 			this.#controller.close();
 		} catch {

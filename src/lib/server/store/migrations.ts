@@ -45,5 +45,22 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
 	`
 	ALTER TABLE executions ADD COLUMN cancel_requested_at TEXT;
 	ALTER TABLE executions ADD COLUMN cancel_reason TEXT;
+	`,
+	// 4: sign-in sessions and share links. Only hashes of their tokens are kept.
+	`
+	CREATE TABLE viewer_sessions (
+		id          TEXT PRIMARY KEY,           -- sha256 of the session token, hex
+		created_at  TEXT NOT NULL,
+		expires_at  TEXT NOT NULL
+	);
+	CREATE TABLE shares (
+		id            TEXT PRIMARY KEY,
+		execution_id  TEXT NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+		token_hash    TEXT NOT NULL UNIQUE,     -- sha256 of the share token, hex
+		created_at    TEXT NOT NULL,
+		expires_at    TEXT,                     -- NULL: until revoked
+		revoked_at    TEXT
+	);
+	CREATE INDEX shares_by_execution ON shares (execution_id, created_at DESC);
 	`
 ];

@@ -8,7 +8,7 @@ import { applyEvent, type ExecutionState } from '../../protocol/reducer.js';
 import { RunwatchError } from '../errors.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import type { AppendResult, IngestResult, ListResult, NewExecution, PreparedEvent, Store, StoredRow } from './store.js';
+import type { AppendResult, IngestResult, ListResult, NewExecution, PreparedEvent, ShareRecord, Store, StoredRow } from './store.js';
 
 interface ExecutionRow {
 	id: string;
@@ -61,6 +61,22 @@ function toState(row: ExecutionRow): ExecutionState {
 	if (row.cancel_requested_at) state.cancelRequestedAt = row.cancel_requested_at;
 	if (row.cancel_reason) state.cancelReason = row.cancel_reason;
 	return state;
+}
+
+interface ShareRow {
+	id: string;
+	execution_id: string;
+	token_hash: string;
+	created_at: string;
+	expires_at: string | null;
+	revoked_at: string | null;
+}
+
+function toShare(row: ShareRow): ShareRecord {
+	const share: ShareRecord = { id: row.id, executionId: row.execution_id, createdAt: row.created_at };
+	if (row.expires_at) share.expiresAt = row.expires_at;
+	if (row.revoked_at) share.revokedAt = row.revoked_at;
+	return share;
 }
 
 /** Builds the stored form with a fixed key order, so the JSON text is the same every time. */
@@ -122,7 +138,23 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 		),
 		readTail: db.prepare<[string, number], { seq: number; json: string }>(
 			'SELECT seq, json FROM events WHERE execution_id = ? ORDER BY seq DESC LIMIT ?'
-		)
+		),
+		insertShare: db.prepare(
+			`INSERT INTO shares (id, execution_id, token_hash, created_at, expires_at)
+			 VALUES (@id, @executionId, @tokenHash, @createdAt, @expiresAt)`
+		),
+		shareByHash: db.prepare<[string], ShareRow>('SELECT * FROM shares WHERE token_hash = ?'),
+		shareById: db.prepare<[string], ShareRow>('SELECT * FROM shares WHERE id = ?'),
+		listShares: db.prepare<[string], ShareRow>('SELECT * FROM shares WHERE execution_id = ? ORDER BY created_at DESC, id DESC'),
+		revokeShare: db.prepare<[string, string, string]>(
+			'UPDATE shares SET revoked_at = COALESCE(revoked_at, ?) WHERE execution_id = ? AND id = ?'
+		),
+		insertSession: db.prepare('INSERT INTO viewer_sessions (id, created_at, expires_at) VALUES (@id, @createdAt, @expiresAt)'),
+		getSession: db.prepare<[string], { id: string; created_at: string; expires_at: string }>(
+			'SELECT * FROM viewer_sessions WHERE id = ?'
+		),
+		deleteSession: db.prepare<[string]>('DELETE FROM viewer_sessions WHERE id = ?'),
+		deleteExpiredSessions: db.prepare<[string]>('DELETE FROM viewer_sessions WHERE expires_at < ?')
 	};
 
 	const append = db.transaction((executionId: string, events: PreparedEvent[]): AppendResult => {
@@ -245,6 +277,43 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 
 		async readTail(executionId, limit) {
 			return parseRows(q.readTail.all(executionId, limit).reverse());
+		},
+
+		async createShare(share) {
+			q.insertShare.run({ ...share, expiresAt: share.expiresAt ?? null });
+		},
+
+		async findShareByTokenHash(tokenHash) {
+			const row = q.shareByHash.get(tokenHash);
+			return row && toShare(row);
+		},
+
+		async getShare(id) {
+			const row = q.shareById.get(id);
+			return row && toShare(row);
+		},
+
+		async listShares(executionId) {
+			return q.listShares.all(executionId).map(toShare);
+		},
+
+		async revokeShare(executionId, id, at) {
+			return q.revokeShare.run(at, executionId, id).changes === 1;
+		},
+
+		async createViewerSession(session) {
+			// Expired sessions are swept whenever a new one starts: sign-ins are rare, the table small.
+			q.deleteExpiredSessions.run(new Date().toISOString());
+			q.insertSession.run(session);
+		},
+
+		async getViewerSession(id) {
+			const row = q.getSession.get(id);
+			return row && { id: row.id, createdAt: row.created_at, expiresAt: row.expires_at };
+		},
+
+		async deleteViewerSession(id) {
+			q.deleteSession.run(id);
 		},
 
 		async close() {

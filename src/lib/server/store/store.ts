@@ -50,6 +50,24 @@ export interface AppendResult {
 	execution: Execution;
 }
 
+/** A share link as stored: its token is never kept, only a hash of it. */
+export interface ShareRecord {
+	id: string;
+	executionId: string;
+	createdAt: string;
+	/** Absent: valid until revoked. */
+	expiresAt?: string;
+	revokedAt?: string;
+}
+
+/** A signed-in viewer's session (the cookie holds its token; the store keeps a hash). */
+export interface ViewerSessionRecord {
+	/** sha256 of the session token, hex. */
+	id: string;
+	createdAt: string;
+	expiresAt: string;
+}
+
 export interface ListResult {
 	executions: Execution[];
 	nextCursor: string | null;
@@ -80,5 +98,20 @@ export interface Store {
 	readTail(executionId: string, limit: number): Promise<StoredEvent[]>;
 	/** The newest `limit` events with seq < before, ascending (scrolling back). */
 	readBefore(executionId: string, before: number, limit: number): Promise<StoredEvent[]>;
+
+	/** Share links (`access/shares.ts`): the caller hashes tokens; the store never sees one. */
+	createShare(share: ShareRecord & { tokenHash: string }): Promise<void>;
+	findShareByTokenHash(tokenHash: string): Promise<ShareRecord | undefined>;
+	getShare(id: string): Promise<ShareRecord | undefined>;
+	/** Newest first, revoked ones included. */
+	listShares(executionId: string): Promise<ShareRecord[]>;
+	/** Sets `revokedAt` (once); false when there is no such share for that execution. */
+	revokeShare(executionId: string, id: string, at: string): Promise<boolean>;
+
+	/** Sign-in sessions (`access/viewer-sessions.ts`), keyed by the hash of their token. */
+	createViewerSession(session: ViewerSessionRecord): Promise<void>;
+	getViewerSession(id: string): Promise<ViewerSessionRecord | undefined>;
+	deleteViewerSession(id: string): Promise<void>;
+
 	close(): Promise<void>;
 }

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
-import { Access } from '../http/access.js';
+import { Access } from '../access/access.js';
 import { Hub } from '../hub/hub.js';
 import { createSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
@@ -10,6 +10,7 @@ import { WsServer, type WsServerOptions } from './ws-server.js';
 
 /** The WebSocket endpoint on an in-process HTTP server, with options the production entry does not expose. */
 let store: Store;
+let access: Access;
 let hub: Hub;
 let wsServer: WsServer;
 let http: Server;
@@ -19,7 +20,7 @@ async function setup(options: Partial<WsServerOptions> & { host?: string; viewer
 	store = createSqliteStore({ file: ':memory:' });
 	await store.createExecution({ id: 'r1', agent: { name: 'a' }, metadata: {}, createdAt: new Date().toISOString() });
 	hub = new Hub({ store });
-	const access = new Access({ ingestToken: 'ingest-token-0123456789', host: options.host ?? '127.0.0.1', viewerToken: options.viewerToken });
+	access = new Access({ ingestToken: 'ingest-token-0123456789', host: options.host ?? '127.0.0.1', viewerToken: options.viewerToken, store });
 	wsServer = new WsServer({ hub, store, access, ...options });
 	http = createServer((_req, res) => res.end());
 	http.on('upgrade', (request, socket, head) => {
@@ -31,6 +32,7 @@ async function setup(options: Partial<WsServerOptions> & { host?: string; viewer
 
 afterEach(async () => {
 	await wsServer?.close();
+	access?.close();
 	hub?.close();
 	await store?.close();
 	http?.closeAllConnections();
@@ -105,13 +107,31 @@ describe('WsServer', () => {
 		await expect(open(url, { origin: 'https://evil.example' })).rejects.toMatchObject({ status: 403 });
 	});
 
-	test('when viewing is not open, the upgrade needs a credential (401 otherwise)', async () => {
+	test('when viewing is not open, a socket without a credential is closed with 4403 (a browser sees why)', async () => {
 		await setup({ host: '0.0.0.0', viewerToken: 'viewer-token-0123456789' });
-		await expect(open()).rejects.toMatchObject({ status: 401 });
-		const byQuery = await open(`${url}?token=viewer-token-0123456789`);
+		expect(await closed(await open())).toBe(4403);
+		// Tokens in the URL no longer count.
+		expect(await closed(await open(`${url}?token=viewer-token-0123456789`))).toBe(4403);
 		const byHeader = await open(url, { headers: { authorization: 'Bearer viewer-token-0123456789' } });
-		byQuery.close();
+		byHeader.send(JSON.stringify({ type: 'ping' }));
+		expect(await nextMessage(byHeader)).toEqual({ type: 'pong' });
 		byHeader.close();
-		await expect(open(`${url}?token=wrong`)).rejects.toMatchObject({ status: 401 });
+	});
+
+	test('a share holder subscribes to its execution only; revoking it closes the socket with 4403', async () => {
+		await setup({ host: '0.0.0.0', viewerToken: 'viewer-token-0123456789' });
+		await store.createExecution({ id: 'r2', agent: { name: 'b' }, metadata: {}, createdAt: new Date().toISOString() });
+		const { share, token } = await access.shares.create('r1', undefined);
+		const ws = await open(url, { headers: { cookie: `runwatch_share_${share.id}=${token}` } });
+		ws.send(JSON.stringify({ type: 'subscribe', executionId: 'r1' }));
+		expect(await nextMessage(ws)).toMatchObject({ type: 'subscribed', executionId: 'r1' });
+		ws.send(JSON.stringify({ type: 'subscribe', executionId: 'r2' }));
+		expect(await nextMessage(ws)).toMatchObject({ type: 'error', code: 'forbidden', executionId: 'r2' });
+		ws.send(JSON.stringify({ type: 'subscribe-executions' }));
+		expect(await nextMessage(ws)).toMatchObject({ type: 'error', code: 'forbidden' });
+		const code = closed(ws);
+		await access.shares.revoke('r1', share.id);
+		access.shareRevoked(share.id);
+		expect(await code).toBe(4403);
 	});
 });

@@ -6,8 +6,8 @@ import { WS_MAX_PAYLOAD_BYTES, WS_PING_INTERVAL_MS } from '../../protocol/limits
 import type { EventBatch } from '../hub/batch.js';
 import type { Hub } from '../hub/hub.js';
 import { ViewerSession, type ViewerChannel } from '../session/viewer-session.js';
-import type { Access } from '../http/access.js';
-import { credentialsOfNode, isSameOrigin } from '../http/access.js';
+import { forbiddenMessage, type Access, type Principal } from '../access/access.js';
+import { credentialsOfNode, isSameOrigin } from '../access/credentials.js';
 import type { Store } from '../store/store.js';
 import { RunwatchError } from '../errors.js';
 import type { ConnectionLimiter } from '../limits/connection-limiter.js';
@@ -107,12 +107,19 @@ export class WsServer {
 			});
 			return true;
 		}
-		if (!this.#options.access.canView(credentialsOfNode(request))) {
-			rejectUpgrade(socket, 401, 'Unauthorized', {
-				error: { code: 'unauthorized', message: 'Sign in or use a share link to view executions' }
-			});
-			return true;
+		void this.#upgrade(request, socket, head);
+		return true;
+	}
+
+	async #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+		let principal: Principal;
+		try {
+			principal = await this.#options.access.resolve(credentialsOfNode(request));
+		} catch (error) {
+			console.error('[runwatch] access check failed:', error);
+			return rejectUpgrade(socket, 503, 'Service Unavailable', { error: { code: 'internal', message: 'Try again in a moment' } });
 		}
+		if (socket.destroyed) return;
 		if (this.#options.connections) {
 			const address = this.#options.clientAddress?.(request) ?? request.socket.remoteAddress ?? 'unknown';
 			let release: () => void;
@@ -120,25 +127,33 @@ export class WsServer {
 				release = this.#options.connections.acquire(address);
 			} catch (error) {
 				if (!(error instanceof RunwatchError)) throw error;
-				rejectUpgrade(socket, 429, 'Too Many Requests', { error: { code: error.code, message: error.message } }, {
+				return rejectUpgrade(socket, 429, 'Too Many Requests', { error: { code: error.code, message: error.message } }, {
 					'Retry-After': String(error.retryAfterSeconds ?? 1)
 				});
-				return true;
 			}
 			// The socket's end covers every way out: a handshake that fails, a close, a terminate.
 			socket.once('close', release);
 		}
-		this.#wss.handleUpgrade(request, socket, head, (ws) => this.#accept(ws));
-		return true;
+		this.#wss.handleUpgrade(request, socket, head, (ws) => {
+			// Refused viewers get a WebSocket close, not an HTTP 401: a browser sees only 1006 for a
+			// refused upgrade and cannot tell it from a network failure, while 4403 says "stop
+			// retrying, sign in".
+			if (this.#closing) return ws.close(CLOSE_CODES.goingAway, 'server shutting down');
+			if (principal.kind === 'anonymous') return ws.close(CLOSE_CODES.forbidden, 'Sign in or use a share link to view executions');
+			this.#accept(ws, principal);
+		});
 	}
 
-	#accept(ws: WebSocket): void {
+	#accept(ws: WebSocket, principal: Principal): void {
+		const { access } = this.#options;
 		const viewer = new ViewerSocket(ws);
 		const session = new ViewerSession(viewer, {
 			hub: this.#options.hub,
 			store: this.#options.store,
+			mayView: (executionId) => access.mayView(principal, executionId),
 			maxSubscriptions: this.#options.maxSubscriptions
 		});
+		const untrack = access.track(principal, (reason) => ws.close(CLOSE_CODES.forbidden, forbiddenMessage(reason)));
 		this.#viewers.add(viewer);
 		ws.on('pong', () => {
 			viewer.isAlive = true;
@@ -159,6 +174,7 @@ export class WsServer {
 		});
 		ws.on('close', () => {
 			this.#viewers.delete(viewer);
+			untrack();
 			session.close();
 		});
 	}

@@ -1,6 +1,6 @@
 import { error } from '@sveltejs/kit';
 import { idSchema } from '$lib/protocol/events';
-import { credentialsOf } from '$lib/server/http/access';
+import { principalOf } from '$lib/server/access/request-access';
 import type { PageServerLoad } from './$types';
 
 /**
@@ -10,12 +10,15 @@ import type { PageServerLoad } from './$types';
  */
 const SSR_WINDOW_EVENTS = 300;
 
-export const load: PageServerLoad = async ({ locals, params, request, url }) => {
+export const load: PageServerLoad = async ({ locals, params, request }) => {
 	const runtime = locals.runwatch;
 	// The same rule as the JSON API and the WebSocket upgrade.
-	const credentials = credentialsOf(request, url);
-	const allowed = runtime.access.canView(credentials);
-	if (!allowed) error(401, { message: 'Sign in or open a share link to view this execution', code: 'unauthorized' });
+	const principal = locals.principal ?? (await principalOf(runtime.access, request));
+	// The same rule as the JSON API, SSE and the WebSocket.
+	if (!runtime.access.mayView(principal, params.id)) {
+		if (principal.kind === 'shares') error(403, { message: 'Your share link covers another execution, not this one', code: 'forbidden' });
+		error(401, { message: 'Sign in or open a share link to view this execution', code: 'unauthorized' });
+	}
 
 	const id = idSchema.safeParse(params.id);
 	const execution = id.success ? await runtime.store.getExecution(id.data) : undefined;
@@ -24,5 +27,11 @@ export const load: PageServerLoad = async ({ locals, params, request, url }) => 
 	// Read after the execution row, so the tail covers at least its lastSeq; the page folds any
 	// newer events in and goes live from the highest seq it holds.
 	const events = await runtime.store.readTail(execution.id, SSR_WINDOW_EVENTS);
-	return { execution, events, canWrite: runtime.access.viewerMayWrite(credentials) };
+	return {
+		execution,
+		events,
+		// The page's own requests carry its Origin, which is what an open server asks of writes.
+		canWrite: runtime.access.mayWrite(principal, true),
+		shared: principal.kind === 'shares'
+	};
 };

@@ -1,7 +1,7 @@
 import { error } from '@sveltejs/kit';
 import { idSchema } from '$lib/protocol/events';
 import { MAX_EVENTS_PAGE } from '$lib/protocol/limits';
-import { credentialsOf } from '$lib/server/http/access';
+import { principalOf } from '$lib/server/access/request-access';
 import type { RequestHandler } from './$types';
 
 /**
@@ -10,10 +10,14 @@ import type { RequestHandler } from './$types';
  * never sits whole in memory on either side. Ends at the execution's last seq when the download
  * started; the same view rule as the page.
  */
-export const GET: RequestHandler = async ({ locals, params, request, url }) => {
+export const GET: RequestHandler = async ({ locals, params, request }) => {
 	const runtime = locals.runwatch;
-	if (!runtime.access.canView(credentialsOf(request, url))) {
-		error(401, { message: 'Sign in or open a share link to download this execution', code: 'unauthorized' });
+	const principal = locals.principal ?? (await principalOf(runtime.access, request));
+	if (!runtime.access.mayView(principal, params.id)) {
+		error(principal.kind === 'anonymous' ? 401 : 403, {
+			message: 'Sign in or open a share link to download this execution',
+			code: principal.kind === 'anonymous' ? 'unauthorized' : 'forbidden'
+		});
 	}
 	const id = idSchema.safeParse(params.id);
 	const execution = id.success ? await runtime.store.getExecution(id.data) : undefined;

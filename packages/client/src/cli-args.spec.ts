@@ -1,0 +1,26 @@
+import { expect, test } from 'vitest';
+import { parseArgs, UsageError } from './cli-args.js';
+
+test('run: options before the command, with or without --, then the command untouched', () => {
+	expect(parseArgs(['run', '--name', 'x', '--grace=2', '--', 'node', '-e', '--name'])).toEqual({
+		command: 'run',
+		name: 'x',
+		id: undefined,
+		department: undefined,
+		graceSeconds: 2,
+		argv: ['node', '-e', '--name']
+	});
+	expect(parseArgs(['run', 'ls', '-l'])).toMatchObject({ argv: ['ls', '-l'], graceSeconds: 10 });
+});
+
+test('usage errors say what to type', () => {
+	expect(() => parseArgs(['run'])).toThrow(UsageError);
+	expect(() => parseArgs(['run', '--'])).toThrow(/needs a command/);
+	expect(() => parseArgs(['run', '--nmae', 'x', '--', 'ls'])).toThrow(/unknown option "--nmae"/);
+	expect(() => parseArgs(['run', '--id', 'bad id', 'ls'])).toThrow(/--id/);
+	expect(() => parseArgs(['run', '--grace', 'soon', 'ls'])).toThrow(/--grace/);
+	expect(() => parseArgs(['tail'])).toThrow(/one execution id/);
+	expect(() => parseArgs(['frobnicate'])).toThrow(/unknown command/);
+	expect(parseArgs([])).toEqual({ command: 'help' });
+	expect(parseArgs(['tail', 'abc'])).toEqual({ command: 'tail', target: 'abc' });
+});

@@ -1,0 +1,265 @@
+/** The handle of one execution: what an agent calls while it runs. */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { performance } from 'node:perf_hooks';
+import { pollCancel } from './cancel.js';
+import type { ResolvedConfig } from './config.js';
+import { DEFAULTS } from './limits.js';
+import { cleanName, jsonValue, splitText, type OutgoingEvent } from './events.js';
+import { randomId } from './ids.js';
+import type { DeliveryStats, ExecutionSender } from './sender.js';
+
+export type StepKind = 'llm' | 'tool' | 'agent' | 'custom';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** Options of {@link Execution.step}. */
+export interface StepOptions {
+	/** What the step is. Default `'custom'`. */
+	kind?: StepKind;
+	/** Recorded on `step-start` (JSON; bigger than ~16 KiB is truncated with a note). */
+	input?: unknown;
+}
+
+/** Token counts and cost; each is added to the execution's totals, so report each token once. */
+export interface Usage {
+	inputTokens?: number;
+	outputTokens?: number;
+	costUsd?: number;
+}
+
+/** The step a callback runs in. */
+export interface StepContext {
+	/** This step's id (`stepId` of its events). */
+	readonly id: string;
+}
+
+interface StepFrame {
+	execution: Execution;
+	stepId: string;
+	outer: StepFrame | undefined;
+}
+
+/** The enclosing steps of the running code, per async context: concurrent steps nest correctly. */
+const steps = new AsyncLocalStorage<StepFrame>();
+
+const STEP_KINDS = new Set<string>(['llm', 'tool', 'agent', 'custom']);
+const LOG_LEVELS = new Set<string>(['debug', 'info', 'warn', 'error']);
+
+function errorData(error: unknown): { message: string; stack?: string } {
+	if (error instanceof Error) return { message: error.message || error.name, ...(error.stack ? { stack: error.stack } : {}) };
+	const like = error as { message?: unknown; stack?: unknown } | null;
+	if (typeof like?.message === 'string') return { message: like.message, ...(typeof like.stack === 'string' ? { stack: like.stack } : {}) };
+	return { message: typeof error === 'string' ? error : (JSON.stringify(jsonValue(error)) ?? String(error)) };
+}
+
+function count(value: unknown, integer: boolean): number | undefined {
+	if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return undefined;
+	return integer ? Math.round(value) : value;
+}
+
+/**
+ * One execution. Every method except {@link step}, {@link flush} and {@link close} only queues
+ * an event and returns at once; none of them throws because of the server.
+ */
+export class Execution {
+	/** The execution id (given to `start`, or 128 random bits in base64url). */
+	readonly id: string;
+	/**
+	 * AbortSignal aborted when someone asks to cancel this execution (the dashboard's Cancel
+	 * button, `POST /api/executions/:id/cancel`); `signal.reason` is the reason given, if any.
+	 * Pass it to `fetch` and child processes, then call {@link cancelled} once stopped.
+	 */
+	readonly signal: AbortSignal;
+	/** Resolves once the server answered the create (or it was refused or given up). */
+	readonly ready: Promise<void>;
+
+	#url: string;
+	readonly #sender: ExecutionSender;
+	readonly #config: ResolvedConfig;
+	readonly #statsOf: () => DeliveryStats;
+	readonly #cancel = new AbortController();
+	readonly #stopPolling = new AbortController();
+	#cancelReason: string | undefined;
+	#ended = false;
+
+	/** @internal Created by `Runwatch.start`/`open`. */
+	constructor(sender: ExecutionSender, config: ResolvedConfig, statsOf: () => DeliveryStats) {
+		this.id = sender.executionId;
+		this.#sender = sender;
+		this.#config = config;
+		this.#statsOf = statsOf;
+		this.#url = `${config.baseUrl}/executions/${encodeURIComponent(this.id)}`;
+		this.signal = this.#cancel.signal;
+		this.ready = sender.created.then((created) => {
+			if (typeof created?.url === 'string') this.#url = created.url;
+		});
+		if (config.watchCancel) void this.#watchCancel();
+	}
+
+	/** The execution's page: the server's answer when it came in time, else `<url>/executions/<id>`. */
+	get url(): string {
+		return this.#url;
+	}
+
+	/** Whether a cancel was requested. */
+	get cancelRequested(): boolean {
+		return this.#cancel.signal.aborted;
+	}
+
+	/** The reason given with the cancel request, if any. */
+	get cancelReason(): string | undefined {
+		return this.#cancelReason;
+	}
+
+	/** Whether `complete`, `fail` or `cancelled` was called. */
+	get ended(): boolean {
+		return this.#ended;
+	}
+
+	/**
+	 * Calls `callback(reason)` when a cancel is requested (at once if it already was). Returns a
+	 * function that removes it.
+	 */
+	onCancel(callback: (reason: string | undefined) => void): () => void {
+		const listener = () => callback(this.#cancelReason);
+		if (this.cancelRequested) {
+			queueMicrotask(listener);
+			return () => {};
+		}
+		this.signal.addEventListener('abort', listener, { once: true });
+		return () => this.signal.removeEventListener('abort', listener);
+	}
+
+	/** Queues an event of any type (`type`: letters, digits, `_ . : / -`). */
+	event(type: string, data?: Record<string, unknown>, options: { stepId?: string; parentStepId?: string } = {}): void {
+		const event: OutgoingEvent = { id: this.#sender.nextEventId(), type, ts: new Date().toISOString() };
+		const stepId = options.stepId ?? this.#currentStep()?.stepId;
+		if (stepId) event.stepId = stepId;
+		if (options.parentStepId) event.parentStepId = options.parentStepId;
+		if (data !== undefined) event.data = data;
+		this.#sender.enqueue(event, type === 'agent-start' || type === 'agent-complete' || type === 'error' || type === 'cancelled');
+	}
+
+	/**
+	 * Streamed output. Text over 32 Ki characters goes as several `output` events.
+	 * @param options.stream which stream it came from (e.g. `'stdout'`); default none.
+	 */
+	output(text: string, options: { stream?: string } = {}): void {
+		const stream = options.stream ? cleanName(options.stream, 'output') : undefined;
+		for (const piece of splitText(String(text))) this.event('output', stream ? { text: piece, stream } : { text: piece });
+	}
+
+	/** A log line. Unknown levels are sent as `info`. */
+	log(level: LogLevel, message: string): void {
+		this.event('log', { level: LOG_LEVELS.has(level) ? level : 'info', message: String(message) });
+	}
+
+	/**
+	 * Runs `fn` as a step: records `step-start` (with the enclosing step as parent), then
+	 * `step-end` with `fn`'s result (when it is JSON) and `durationMs`, or with `error` when it
+	 * throws, and rethrows. Steps started inside `fn` — also concurrently — nest under this one.
+	 */
+	async step<T>(name: string, fn: (step: StepContext) => T | Promise<T>, options: StepOptions = {}): Promise<T> {
+		const stepId = randomId();
+		const outer = this.#currentStep();
+		const kind = options.kind && STEP_KINDS.has(options.kind) ? options.kind : 'custom';
+		const input = jsonValue(options.input);
+		this.event('step-start', { name: cleanName(name, 'step'), kind, ...(input !== undefined ? { input } : {}) }, { stepId, parentStepId: outer?.stepId });
+		const started = performance.now();
+		const frame: StepFrame = { execution: this, stepId, outer: steps.getStore() };
+		try {
+			const result = await steps.run(frame, () => fn({ id: stepId }));
+			const output = jsonValue(result);
+			this.event('step-end', { ...(output !== undefined ? { output } : {}), durationMs: Math.round(performance.now() - started) }, { stepId });
+			return result;
+		} catch (error) {
+			this.event('step-end', { error: errorData(error), durationMs: Math.round(performance.now() - started) }, { stepId });
+			throw error;
+		}
+	}
+
+	/** Token usage and cost (added to the execution's totals). Negative or non-numeric values are left out. */
+	usage(usage: Usage): void {
+		const data: Record<string, number> = {};
+		const input = count(usage.inputTokens, true);
+		const output = count(usage.outputTokens, true);
+		const cost = count(usage.costUsd, false);
+		if (input !== undefined) data.inputTokens = input;
+		if (output !== undefined) data.outputTokens = output;
+		if (cost !== undefined) data.costUsd = cost;
+		this.event('usage', data);
+	}
+
+	/** Marks the execution completed (`agent-complete`), with an optional JSON output. */
+	complete(output?: unknown): void {
+		const value = jsonValue(output);
+		this.event('agent-complete', value !== undefined ? { output: value } : undefined);
+		this.#end();
+	}
+
+	/** Marks the execution failed (`error` with the message and stack). */
+	fail(error: unknown): void {
+		this.event('error', errorData(error));
+		this.#end();
+	}
+
+	/** Records that the execution stopped because it was cancelled (`cancelled`). Default reason: the one given with the request. */
+	cancelled(reason?: string): void {
+		const why = reason ?? this.#cancelReason;
+		this.event('cancelled', why !== undefined ? { reason: String(why) } : undefined);
+		this.#end();
+	}
+
+	/**
+	 * Waits until every event queued so far was delivered. Resolves `true` when it was, `false`
+	 * when `timeoutMs` (default: the client's `flushTimeoutMs`, 5 s) passed first; never rejects.
+	 */
+	flush(options: { timeoutMs?: number } = {}): Promise<boolean> {
+		return this.#sender.flush(options.timeoutMs ?? this.#config.flushTimeoutMs);
+	}
+
+	/**
+	 * Stops watching for cancel and flushes (see {@link flush}); what is still queued when the
+	 * time is up is given up and counted as dropped. Does not complete the execution.
+	 */
+	async close(options: { timeoutMs?: number } = {}): Promise<void> {
+		this.#stopPolling.abort();
+		const drained = await this.flush(options);
+		if (!drained) this.#sender.abandon();
+	}
+
+	/** Delivery counters of the client this execution belongs to. */
+	stats(): DeliveryStats {
+		return this.#statsOf();
+	}
+
+	#end(): void {
+		this.#ended = true;
+		this.#stopPolling.abort();
+	}
+
+	#currentStep(): StepFrame | undefined {
+		for (let frame = steps.getStore(); frame; frame = frame.outer) if (frame.execution === this) return frame;
+		return undefined;
+	}
+
+	async #watchCancel(): Promise<void> {
+		const created = await this.#sender.created;
+		if (!created || this.#stopPolling.signal.aborted) return;
+		await pollCancel({
+			baseUrl: this.#config.baseUrl,
+			token: this.#config.token,
+			executionId: this.id,
+			waitSeconds: DEFAULTS.cancelWaitSeconds,
+			signal: this.#stopPolling.signal,
+			onCancel: (reason) => {
+				this.#cancelReason = reason;
+				this.#cancel.abort(reason ?? 'cancel requested');
+			}
+		});
+	}
+
+	/** @internal Stops the cancel poll (client close, process exit). */
+	stopWatching(): void {
+		this.#stopPolling.abort();
+	}
+}

@@ -1,0 +1,314 @@
+/**
+ * Delivery for one execution: create it, then post its events in order, one request in flight,
+ * in batches, retrying with the same event ids until the server has them. Shared by the client
+ * and the OpenTelemetry span processor.
+ */
+import { backoff } from './backoff.js';
+import type { ResolvedConfig } from './config.js';
+import { RunwatchClientError, type RunwatchErrorCode } from './errors.js';
+import { serialiseEvent, type OutgoingEvent } from './events.js';
+import { postJson, type HttpOutcome } from './http.js';
+import { createIdSequence } from './ids.js';
+import { EventQueue, QueueBudget, type QueuedEvent } from './queue.js';
+
+/** Counters of one client (or span processor), across its executions. */
+export interface DeliveryStats {
+	/** Events the server acknowledged. */
+	sent: number;
+	/** Events never sent: refused by a full queue, or still queued when a flush on close or exit ran out of time. */
+	dropped: number;
+	/** Requests retried (network errors, timeouts, 408, 429, 5xx). */
+	retries: number;
+	/** Events the server refused for good (a 4xx other than 408/429), or that could not be sent because it refused the execution. */
+	failed: number;
+	/** Events waiting in memory right now. */
+	queued: number;
+}
+
+/** What a sender shares with the others of its client. */
+export interface DeliveryContext {
+	config: ResolvedConfig;
+	budget: QueueBudget;
+	stats: Omit<DeliveryStats, 'queued'>;
+	report(error: RunwatchClientError): void;
+}
+
+/** Default `onError`: one line on stderr per kind of problem, for the life of the client. */
+function warnOncePerCode(): (error: RunwatchClientError) => void {
+	const seen = new Set<RunwatchErrorCode>();
+	return (error) => {
+		if (seen.has(error.code)) return;
+		seen.add(error.code);
+		process.stderr.write(`runwatch: ${error.message}\n`);
+	};
+}
+
+/** The shared state of one client or span processor: budget, counters, error reporting. */
+export function createDeliveryContext(config: ResolvedConfig): DeliveryContext {
+	const onError = config.onError ?? warnOncePerCode();
+	return {
+		config,
+		budget: new QueueBudget(config.maxQueueEvents, config.maxQueueBytes),
+		stats: { sent: 0, dropped: 0, retries: 0, failed: 0 },
+		report: (error) => {
+			try {
+				onError(error);
+			} catch {
+				// an onError that throws must not reach the agent
+			}
+		}
+	};
+}
+
+/** The server's answer to the create. */
+export interface CreatedExecution {
+	id: string;
+	url?: string;
+	[key: string]: unknown;
+}
+
+type State = 'creating' | 'created' | 'refused';
+
+export class ExecutionSender {
+	readonly executionId: string;
+	/** Resolves with the server's answer to the create, or `undefined` when it refused it or delivery was given up. */
+	readonly created: Promise<CreatedExecution | undefined>;
+	/** A fresh event id, unique within this execution. */
+	readonly nextEventId: () => string = createIdSequence();
+	/** Called whenever the queue has drained (or delivery was given up). */
+	onIdle: (() => void) | undefined;
+
+	readonly #ctx: DeliveryContext;
+	readonly #createBody: string;
+	readonly #queue: EventQueue;
+	readonly #eventsUrl: string;
+	readonly #stop = new AbortController();
+	#state: State = 'creating';
+	#resolveCreated!: (value: CreatedExecution | undefined) => void;
+	#pump: Promise<void> | undefined;
+	#timer: NodeJS.Timeout | undefined;
+	#waiters: ((drained: boolean) => void)[] = [];
+	#outage = false;
+	#unreportedDrops = 0;
+
+	constructor(ctx: DeliveryContext, executionId: string, createBody: Record<string, unknown>) {
+		this.#ctx = ctx;
+		this.executionId = executionId;
+		this.#createBody = JSON.stringify({ ...createBody, id: executionId });
+		this.#queue = new EventQueue(ctx.budget);
+		this.#eventsUrl = `${ctx.config.baseUrl}/api/executions/${encodeURIComponent(executionId)}/events`;
+		this.created = new Promise((resolve) => (this.#resolveCreated = resolve));
+		this.#kick();
+	}
+
+	/** Delivery was given up (`abandon`): nothing more is sent. */
+	get stopped(): boolean {
+		return this.#stop.signal.aborted;
+	}
+
+	/** Events waiting, and whether a request is in flight or due. */
+	get pending(): boolean {
+		return this.#queue.length > 0 || this.#pump !== undefined;
+	}
+
+	/**
+	 * Queues an event; sync and cheap. `essential` events (start and end of an execution) are
+	 * queued even over the memory budget. Returns false when the event was dropped.
+	 */
+	enqueue(event: OutgoingEvent, essential = false): boolean {
+		const json = serialiseEvent(event);
+		return this.#push({ json, bytes: Buffer.byteLength(json), essential });
+	}
+
+	#push(item: QueuedEvent): boolean {
+		if (this.stopped || this.#state === 'refused') {
+			if (this.stopped) this.#ctx.stats.dropped++;
+			else this.#ctx.stats.failed++;
+			return false;
+		}
+		if (!this.#queue.push(item)) {
+			this.#ctx.stats.dropped++;
+			if (this.#unreportedDrops++ === 0) {
+				this.#ctx.report(
+					new RunwatchClientError(
+						'dropped',
+						`event queue full (${this.#ctx.budget.maxEvents} events / ${this.#ctx.budget.maxBytes} bytes): newer events are dropped until the server catches up`,
+						this.executionId
+					)
+				);
+			}
+			return false;
+		}
+		const { maxBatchEvents, maxBatchBytes, flushIntervalMs } = this.#ctx.config;
+		if (this.#pump) return true;
+		if (this.#queue.length >= maxBatchEvents || this.#queue.bytes >= maxBatchBytes) this.#kick();
+		else if (!this.#timer) {
+			this.#timer = setTimeout(() => this.#kick(), flushIntervalMs);
+			this.#timer.unref();
+		}
+		return true;
+	}
+
+	/**
+	 * Sends everything queued now. Resolves `true` once the queue is empty, or `false` when
+	 * `timeoutMs` passes first (the events stay queued) or delivery was given up (`abandon`). Keeps the
+	 * process alive while it waits.
+	 */
+	flush(timeoutMs: number): Promise<boolean> {
+		if (this.stopped) return Promise.resolve(false);
+		if (!this.pending && this.#state !== 'creating') return Promise.resolve(true);
+		this.#kick();
+		return new Promise((resolve) => {
+			const timer = setTimeout(() => {
+				this.#waiters = this.#waiters.filter((w) => w !== waiter);
+				resolve(false);
+			}, timeoutMs);
+			const waiter = (drained: boolean) => {
+				clearTimeout(timer);
+				resolve(drained);
+			};
+			this.#waiters.push(waiter);
+		});
+	}
+
+	/** Gives up delivery: what is still queued counts as dropped; later events are dropped too. */
+	abandon(): void {
+		if (this.stopped) return;
+		this.#stop.abort();
+		clearTimeout(this.#timer);
+		const left = this.#queue.clear();
+		if (left > 0) {
+			this.#ctx.stats.dropped += left;
+			this.#ctx.report(new RunwatchClientError('abandoned', `gave up on ${left} events that could not be delivered in time`, this.executionId));
+		}
+		this.#resolveCreated(undefined);
+		this.#settle(false);
+	}
+
+	#settle(drained: boolean): void {
+		for (const waiter of this.#waiters.splice(0)) waiter(drained);
+		this.onIdle?.();
+	}
+
+	#kick(): void {
+		clearTimeout(this.#timer);
+		this.#timer = undefined;
+		if (this.#pump || this.stopped) return;
+		this.#pump = this.#run().finally(() => {
+			this.#pump = undefined;
+			if (this.stopped) return;
+			if (this.#queue.length > 0 && this.#state !== 'refused') this.#kick();
+			else this.#settle(this.#queue.length === 0);
+		});
+	}
+
+	async #run(): Promise<void> {
+		while (!this.stopped) {
+			if (this.#state === 'creating') {
+				const outcome = await this.#withRetry(() => this.#post(`${this.#ctx.config.baseUrl}/api/executions`, this.#createBody));
+				if (this.stopped) return;
+				if (outcome.kind === 'ok') {
+					this.#state = 'created';
+					this.#resolveCreated(outcome.body as CreatedExecution);
+				} else {
+					this.#refuse(outcome, 'the server refused to create the execution');
+					return;
+				}
+			}
+			if (this.#state === 'refused') return;
+			const batch = this.#queue.peek(this.#ctx.config.maxBatchEvents, this.#ctx.config.maxBatchBytes);
+			if (batch.length === 0) return;
+			await this.#send(batch);
+		}
+	}
+
+	/** Sends one batch until the server has it; a batch refused for its content is halved until the bad event is found and dropped alone. */
+	async #send(batch: QueuedEvent[]): Promise<void> {
+		const body = `{"events":[${batch.map((item) => item.json).join(',')}]}`;
+		const outcome = await this.#withRetry(() => this.#post(this.#eventsUrl, body));
+		if (this.stopped) return;
+		if (outcome.kind === 'ok') {
+			this.#queue.remove(batch.length);
+			this.#ctx.stats.sent += batch.length;
+			if (this.#unreportedDrops > 0) {
+				const dropped = this.#unreportedDrops;
+				this.#unreportedDrops = 0;
+				this.enqueue(
+					{
+						id: this.nextEventId(),
+						type: 'log',
+						ts: new Date().toISOString(),
+						data: { level: 'warn', message: `@runwatch/client dropped ${dropped} events: its queue was full while the server was slow or unreachable` }
+					},
+					true
+				);
+			}
+			return;
+		}
+		if (outcome.kind !== 'refused') return;
+		const contentProblem = outcome.status === 400 || outcome.status === 413;
+		if (!contentProblem) return this.#refuse(outcome, 'the server refused the events');
+		if (batch.length > 1) {
+			const half = Math.ceil(batch.length / 2);
+			await this.#send(batch.slice(0, half));
+			if (!this.stopped && this.#state === 'created') await this.#send(batch.slice(half));
+			return;
+		}
+		this.#queue.remove(1);
+		this.#ctx.stats.failed++;
+		this.#ctx.report(new RunwatchClientError('refused', `the server refused an event (${outcome.message}); it was dropped`, this.executionId, outcome.status));
+	}
+
+	/** The execution or the token was refused: nothing of this execution can be delivered. */
+	#refuse(outcome: HttpOutcome, what: string): void {
+		this.#state = 'refused';
+		this.#resolveCreated(undefined);
+		this.#ctx.stats.failed += this.#queue.clear();
+		const status = outcome.kind === 'refused' ? outcome.status : undefined;
+		const hint = status === 401 ? ' (set RUNWATCH_TOKEN to the ingest token: `cat data/ingest-token` on the server)' : '';
+		this.#ctx.report(new RunwatchClientError('refused', `${what}: ${outcome.kind === 'ok' ? '' : outcome.message}${hint}`, this.executionId, status));
+	}
+
+	#post(url: string, body: string): Promise<HttpOutcome> {
+		return postJson(url, body, { token: this.#ctx.config.token, timeoutMs: this.#ctx.config.requestTimeoutMs, signal: this.#stop.signal });
+	}
+
+	async #withRetry(attempt: () => Promise<HttpOutcome>): Promise<HttpOutcome> {
+		for (let n = 0; ; n++) {
+			const outcome = await attempt();
+			if (outcome.kind !== 'retry' || this.stopped) {
+				if (outcome.kind === 'ok') this.#outage = false;
+				return outcome;
+			}
+			this.#ctx.stats.retries++;
+			if (!this.#outage) {
+				this.#outage = true;
+				this.#ctx.report(
+					new RunwatchClientError(
+						'unreachable',
+						`cannot deliver to ${this.#ctx.config.baseUrl} (${outcome.message}); events are kept in memory and retried`,
+						this.executionId,
+						outcome.status
+					)
+				);
+			}
+			const delay = outcome.retryAfterMs ?? backoff(n, { minMs: 100, maxMs: this.#ctx.config.maxRetryDelayMs });
+			await sleep(delay, this.#stop.signal);
+		}
+	}
+}
+
+/** A timer that never keeps the process alive, and ends early when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+	return new Promise((resolve) => {
+		if (signal?.aborted) return resolve();
+		const done = () => {
+			clearTimeout(timer);
+			signal?.removeEventListener('abort', done);
+			resolve();
+		};
+		const timer = setTimeout(done, ms);
+		timer.unref();
+		signal?.addEventListener('abort', done, { once: true });
+	});
+}

@@ -1,0 +1,226 @@
+import type { EventInput } from '../../protocol/events.js';
+import type { CreateExecutionInput } from '../../protocol/executions.js';
+import { MAX_EVENT_BYTES, MAX_METADATA_VALUE_LENGTH, MAX_NAME_LENGTH } from '../../protocol/limits.js';
+import type { ReceivedSpan } from './decode.js';
+import type { JsonValue } from './schema.js';
+
+/*
+ * Spans → executions and events (docs/protocol.md, "OpenTelemetry"). The event ids are fixed by
+ * the span id, so a span sent twice (exporter retries, or a client that reports its steps both
+ * ways) is stored once: the store keeps one event per id per execution.
+ */
+
+/** What one trace of a request becomes: its execution (created if new) and its events, in order. */
+export interface TraceBatch {
+	execution: CreateExecutionInput & { id: string };
+	events: EventInput[];
+	/** How many spans these events stand for (refused together if the store refuses them). */
+	spans: number;
+}
+
+type StepKind = 'llm' | 'tool' | 'agent' | 'custom';
+
+/** `gen_ai.operation.name` (OpenTelemetry GenAI semantic conventions) → step kind. */
+const KIND_BY_OPERATION: Record<string, StepKind> = {
+	chat: 'llm',
+	text_completion: 'llm',
+	generate_content: 'llm',
+	execute_tool: 'tool',
+	invoke_agent: 'agent',
+	create_agent: 'agent'
+};
+
+/**
+ * Attributes that become a step's `input` or `output` (first present wins) and so are not
+ * repeated under `attributes`: they are the biggest values a GenAI span carries.
+ */
+const INPUT_ATTRIBUTES = ['gen_ai.tool.call.arguments', 'gen_ai.input.messages', 'gen_ai.prompt'];
+const OUTPUT_ATTRIBUTES = ['gen_ai.tool.call.result', 'gen_ai.output.messages', 'gen_ai.completion'];
+
+/** Sort order of events at the same instant: a step starts before it ends, and the execution ends last. */
+const RANK = { 'step-start': 0, 'step-end': 1, end: 2 } as const;
+
+interface Timed {
+	nanos: bigint;
+	rank: number;
+	/** Starts: parents first; ends: children first (negated depth). */
+	depth: number;
+	event: EventInput;
+}
+
+export function stepKind(operation: JsonValue | undefined): StepKind {
+	return (typeof operation === 'string' && Object.hasOwn(KIND_BY_OPERATION, operation) && KIND_BY_OPERATION[operation]) || 'custom';
+}
+
+/** Unix nanoseconds → ISO-8601 (milliseconds; the order below uses the full nanoseconds). */
+export function isoFromNanos(nanos: bigint): string {
+	return new Date(Number(nanos / 1_000_000n)).toISOString();
+}
+
+/** Groups a request's spans by trace and maps each trace to one batch of events, ordered by time. */
+export function mapSpans(spans: readonly ReceivedSpan[]): TraceBatch[] {
+	const byTrace = new Map<string, ReceivedSpan[]>();
+	for (const span of spans) {
+		const group = byTrace.get(span.traceId);
+		if (group) group.push(span);
+		else byTrace.set(span.traceId, [span]);
+	}
+	return [...byTrace].map(([traceId, group]) => ({ execution: executionOf(traceId, group), events: eventsOf(group), spans: group.length }));
+}
+
+function text(value: JsonValue | undefined): string | undefined {
+	return typeof value === 'string' && value.trim() ? value.trim() : undefined;
+}
+
+/**
+ * The execution a trace becomes. The agent's name comes from `gen_ai.agent.name` (the root
+ * span's, else any span's in this request), else the resource's `service.name`, else "otel".
+ * Created once: a later request of the same trace finds it and changes nothing.
+ */
+function executionOf(traceId: string, spans: readonly ReceivedSpan[]): TraceBatch['execution'] {
+	const root = spans.find((span) => !span.parentSpanId);
+	const first = root ?? spans[0]!;
+	const service = text(first.resource['service.name']);
+	const agentName =
+		text(root?.attributes['gen_ai.agent.name']) ??
+		spans.map((span) => text(span.attributes['gen_ai.agent.name'])).find(Boolean) ??
+		service ??
+		'otel';
+	const agent: TraceBatch['execution']['agent'] = { name: agentName.slice(0, MAX_NAME_LENGTH) };
+	const model = text(root?.attributes['gen_ai.request.model']) ?? text(root?.attributes['gen_ai.response.model']);
+	if (model) agent.model = model.slice(0, MAX_NAME_LENGTH);
+	const metadata: Record<string, string> = { source: 'otlp' };
+	if (service) metadata['service.name'] = service.slice(0, MAX_METADATA_VALUE_LENGTH);
+	return { id: traceId, agent, metadata };
+}
+
+function eventsOf(spans: readonly ReceivedSpan[]): EventInput[] {
+	const depths = depthsOf(spans);
+	const timed: Timed[] = [];
+	for (const span of spans) timed.push(...spanEvents(span, depths.get(span.spanId) ?? 0));
+	// Stable: what is still equal keeps the order the spans came in.
+	timed.sort((a, b) => (a.nanos < b.nanos ? -1 : a.nanos > b.nanos ? 1 : a.rank - b.rank || a.depth - b.depth));
+	return timed.map((entry) => entry.event);
+}
+
+/** How many of each span's ancestors are in this request, so that a parent starting at the same instant as its child comes first. */
+function depthsOf(spans: readonly ReceivedSpan[]): Map<string, number> {
+	const parents = new Map(spans.map((span) => [span.spanId, span.parentSpanId]));
+	const depths = new Map<string, number>();
+	for (const span of spans) {
+		let depth = 0;
+		// Bounded by the number of spans: a malicious cycle of parents ends too.
+		for (let parent = span.parentSpanId; parent && parents.has(parent) && depth < spans.length; parent = parents.get(parent)) depth++;
+		depths.set(span.spanId, depth);
+	}
+	return depths;
+}
+
+/** One span → `step-start`, `step-end`, and for a root span `agent-complete` or `error`. */
+function spanEvents(span: ReceivedSpan, depth: number): Timed[] {
+	const attributes = { ...span.attributes };
+	const input = take(attributes, INPUT_ATTRIBUTES);
+	const output = take(attributes, OUTPUT_ATTRIBUTES);
+	const kind = stepKind(attributes['gen_ai.operation.name']);
+	const name = (span.name.trim() || text(attributes['gen_ai.operation.name']) || 'span').slice(0, MAX_NAME_LENGTH);
+
+	const startData: Record<string, JsonValue> = { name, kind };
+	if (input !== undefined) startData.input = input;
+	const model = text(attributes['gen_ai.request.model']) ?? text(attributes['gen_ai.response.model']);
+	if (model) startData.model = model;
+	const tool = text(attributes['gen_ai.tool.name']);
+	if (tool) startData.tool = tool;
+	startData.attributes = attributes;
+
+	const endData: Record<string, JsonValue> = {};
+	if (output !== undefined) endData.output = output;
+	const usage = usageOf(attributes);
+	if (usage) endData.usage = usage;
+	const error = span.status.code === 'error' ? errorOf(span) : undefined;
+	if (error) endData.error = error;
+	// Microsecond precision: spans are often shorter than a millisecond.
+	endData.durationMs = Number(span.endNanos - span.startNanos) / 1e6;
+
+	const step = { stepId: span.spanId, ...(span.parentSpanId ? { parentStepId: span.parentSpanId } : {}) };
+	const start = isoFromNanos(span.startNanos);
+	const end = isoFromNanos(span.endNanos);
+	const events: Timed[] = [
+		{ nanos: span.startNanos, rank: RANK['step-start'], depth, event: { id: `otel-${span.spanId}-start`, type: 'step-start', ts: start, ...step, data: fit(startData, ['attributes', 'input']) } },
+		{ nanos: span.endNanos, rank: RANK['step-end'], depth: -depth, event: { id: `otel-${span.spanId}-end`, type: 'step-end', ts: end, ...step, data: fit(endData, ['output']) } }
+	];
+	if (!span.parentSpanId) {
+		events.push({
+			nanos: span.endNanos,
+			rank: RANK.end,
+			depth: 0,
+			event: error
+				? { id: `otel-${span.spanId}-error`, type: 'error', ts: end, data: error }
+				: { id: `otel-${span.spanId}-complete`, type: 'agent-complete', ts: end }
+		});
+	}
+	return events;
+}
+
+/** Removes and returns the first of `names` present; a JSON string is parsed (GenAI messages are sent as JSON text). */
+function take(attributes: Record<string, JsonValue>, names: readonly string[]): JsonValue | undefined {
+	let found: JsonValue | undefined;
+	for (const name of names) {
+		if (!Object.hasOwn(attributes, name)) continue;
+		found ??= attributes[name];
+		delete attributes[name];
+	}
+	if (typeof found === 'string' && /^\s*[[{]/.test(found)) {
+		try {
+			return JSON.parse(found) as JsonValue;
+		} catch {
+			// not JSON after all (or cut short): keep the text
+		}
+	}
+	return found;
+}
+
+function tokens(value: JsonValue | undefined): number | undefined {
+	const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+	return typeof number === 'number' && Number.isFinite(number) && number >= 0 ? Math.round(number) : undefined;
+}
+
+/** `gen_ai.usage.*` → `{ inputTokens, outputTokens }`; the execution's totals add these up. */
+function usageOf(attributes: Record<string, JsonValue>): Record<string, number> | undefined {
+	const inputTokens = tokens(attributes['gen_ai.usage.input_tokens']);
+	const outputTokens = tokens(attributes['gen_ai.usage.output_tokens']);
+	if (inputTokens === undefined && outputTokens === undefined) return undefined;
+	const usage: Record<string, number> = {};
+	if (inputTokens !== undefined) usage.inputTokens = inputTokens;
+	if (outputTokens !== undefined) usage.outputTokens = outputTokens;
+	return usage;
+}
+
+/** A failed span's error: the status message, else its `exception` event's; type and stack from that event. */
+function errorOf(span: ReceivedSpan): Record<string, JsonValue> {
+	const exception = span.events.find((event) => event.name === 'exception')?.attributes ?? {};
+	const message = span.status.message || text(exception['exception.message']) || text(exception['exception.type']) || 'Span ended with status ERROR';
+	const error: Record<string, JsonValue> = { message };
+	const type = text(exception['exception.type']);
+	if (type) error.type = type;
+	const stack = text(exception['exception.stacktrace']);
+	if (stack) error.stack = stack;
+	return error;
+}
+
+/**
+ * Keeps an event under MAX_EVENT_BYTES (the store refuses bigger ones, and with them the whole
+ * batch) by dropping its largest optional parts, in order, and saying so. The step itself, its
+ * name, kind, times, usage and error always remain.
+ */
+function fit(data: Record<string, JsonValue>, droppable: readonly string[]): Record<string, JsonValue> {
+	// Room for the event's envelope (id, type, ts, step ids) around its data.
+	const budget = MAX_EVENT_BYTES - 512;
+	for (const field of droppable) {
+		const json = JSON.stringify(data);
+		if (json.length * 3 <= budget || Buffer.byteLength(json) <= budget) return data;
+		if (data[field] === undefined) continue;
+		delete data[field];
+		data.truncated = [...((data.truncated as string[] | undefined) ?? []), field];
+	}
+	return data;
+}
