@@ -51,6 +51,11 @@ describe('secureResponse', () => {
 		expect(secured.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
 	});
 
+	test("a route's own Referrer-Policy is kept", () => {
+		const redirect = new Response(null, { status: 303, headers: { location: '/executions/x', 'referrer-policy': 'no-referrer' } });
+		expect(secureResponse(redirect, "'none'").headers.get('referrer-policy')).toBe('no-referrer');
+	});
+
 	test('a response with immutable headers is copied', async () => {
 		const redirect = Response.redirect('http://localhost/x', 302);
 		const secured = secureResponse(redirect, "'none'");

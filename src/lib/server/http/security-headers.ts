@@ -33,7 +33,8 @@ export function securityHeaders(frameAncestors: string): Record<string, string> 
 
 /**
  * Puts the security headers on a response built by SvelteKit: a page keeps SvelteKit's policy
- * (with its nonces) and gains `frame-ancestors`; anything else gets the fallback policy.
+ * (with its nonces) and gains `frame-ancestors`; anything else gets the fallback policy. A
+ * Referrer-Policy the route set itself is kept.
  * Returns the response to send (a copy when its headers could not be changed).
  */
 export function secureResponse(response: Response, frameAncestors: string): Response {
@@ -52,7 +53,8 @@ function apply(headers: Headers, frameAncestors: string): void {
 	const page = headers.get('content-security-policy');
 	const base = securityHeaders(frameAncestors);
 	headers.set('x-content-type-options', base['x-content-type-options']!);
-	headers.set('referrer-policy', base['referrer-policy']!);
+	// A route may ask for less (the share-link redirect sends `no-referrer`); never for more.
+	if (!headers.has('referrer-policy')) headers.set('referrer-policy', base['referrer-policy']!);
 	if (!page) headers.set('content-security-policy', base['content-security-policy']!);
 	else if (!/(^|;)\s*frame-ancestors\s/.test(page)) headers.set('content-security-policy', `${page}; frame-ancestors ${frameAncestors}`);
 }
