@@ -3,7 +3,7 @@
 // and the security headers are on the pages.
 import type { Page, Response } from '@playwright/test';
 import { connectionState, expect, expectRowSeqs, test } from './support/fixtures.ts';
-import { executionId, seqs } from './support/runwatch.ts';
+import { executionId, RunwatchServer, seqs } from './support/runwatch.ts';
 
 interface Watch {
 	/** CSP violations (from the page's own event) and console errors so far. */
@@ -127,6 +127,52 @@ test('the error page (unknown execution) and a 404 page render under the policy;
 		await expect(page.getByTestId('error-page'), path).toBeVisible();
 	}
 	expect(await seen.problems()).toEqual([]);
+});
+
+test('with a viewer token: the sign-in page, signing in, and a share link opened in a fresh context; no CSP violation', async ({ browser }) => {
+	const viewerToken = 'e2e-viewer-token-0123456789abcdef';
+	const server = new RunwatchServer({ env: { RUNWATCH_VIEWER_TOKEN: viewerToken } });
+	await server.start();
+	try {
+		const id = executionId('csp-shared');
+		await server.createExecution({ id, agent: { name: 'e2e-csp-shared' } });
+		await server.postEvents(id, [{ type: 'agent-start' }, { type: 'output', data: { text: `${RED}shared${RESET}\n` } }]);
+
+		const context = await browser.newContext();
+		const page = await context.newPage();
+		const seen = await watch(page);
+		const response = await page.goto(`${server.url}/`);
+		await page.waitForURL(/\/login/);
+		expectSecurityHeaders(response);
+		await page.getByLabel('Viewer token').fill(viewerToken);
+		await page.getByRole('button', { name: 'Sign in' }).click();
+		await page.waitForURL(`${server.url}/`);
+		await expect(page.locator(`[data-testid="execution-row"][data-id="${id}"]`)).toBeVisible();
+		await expect(connectionState(page)).toHaveAttribute('data-state', 'open');
+		expect(await seen.problems()).toEqual([]);
+		await context.close();
+
+		// A share link, opened by someone without the viewer token.
+		const share = await fetch(`${server.url}/api/executions/${id}/shares`, {
+			method: 'POST',
+			headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+			body: '{}'
+		});
+		expect(share.status).toBe(201);
+		const { url } = (await share.json()) as { url: string };
+		const outsider = await browser.newContext();
+		const sharedPage = await outsider.newPage();
+		const seenShared = await watch(sharedPage);
+		await sharedPage.goto(url);
+		await sharedPage.waitForURL(new RegExp(`/executions/${id}$`));
+		await expect(connectionState(sharedPage)).toHaveAttribute('data-state', 'open');
+		await server.postEvents(id, { type: 'agent-complete' });
+		await expect(sharedPage.getByTestId('execution-status')).toHaveText('completed');
+		expect(await seenShared.problems()).toEqual([]);
+		await outsider.close();
+	} finally {
+		await server.dispose();
+	}
 });
 
 test('the watcher sees a violation when there is one (inline script is blocked)', async ({ page }) => {

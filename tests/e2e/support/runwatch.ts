@@ -50,10 +50,13 @@ export class RunwatchServer {
 	port = 0;
 	private child: ChildProcess | undefined;
 	private output = '';
+	private readonly env: Record<string, string>;
 
-	constructor({ dataDir, token }: { dataDir?: string; token?: string } = {}) {
+	/** `env`: settings for this server (e.g. RUNWATCH_VIEWER_TOKEN), over the defaults below. */
+	constructor({ dataDir, token, env = {} }: { dataDir?: string; token?: string; env?: Record<string, string> } = {}) {
 		this.dataDir = dataDir ?? mkdtempSync(join(tmpdir(), 'runwatch-e2e-'));
 		this.token = token ?? `e2e_${randomBytes(16).toString('hex')}`;
+		this.env = env;
 	}
 
 	get url(): string {
@@ -78,6 +81,7 @@ export class RunwatchServer {
 		// Embedded SQLite, no cross-node bus, open viewing on loopback, the default limits and
 		// headers: whatever the shell says.
 		for (const name of ['DATABASE_URL', 'REDIS_URL', 'RUNWATCH_VIEWER_TOKEN', 'ORIGIN', 'RUNWATCH_FRAME_ANCESTORS', 'RUNWATCH_INGEST_RATE', 'RUNWATCH_MAX_CONNECTIONS_PER_ADDRESS', 'ADDRESS_HEADER', 'XFF_DEPTH']) delete env[name];
+		Object.assign(env, this.env);
 
 		const child = spawn(process.execPath, [ENTRY], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
 		this.child = child;
@@ -93,7 +97,8 @@ export class RunwatchServer {
 		for (;;) {
 			if (exited) throw new Error(`Runwatch test server ${exited} while starting:\n${this.output}`);
 			try {
-				const response = await fetch(`${this.url}/api/executions?limit=1`);
+				// The ingest token may also view, whatever the viewing rules of this server.
+				const response = await fetch(`${this.url}/api/executions?limit=1`, { headers: { authorization: `Bearer ${this.token}` } });
 				if (response.ok) return;
 			} catch {
 				// not listening yet
