@@ -289,6 +289,15 @@ describe('Connection', () => {
 		factory.last.receive({ type: 'error', code: 'not_found', message: 'No execution "gone"', executionId: 'gone' });
 		expect(errors).toEqual(['not_found']);
 	});
+	it('routes execution-deleted to the list listeners', () => {
+		const { factory, connection } = setup();
+		const deleted: string[] = [];
+		connection.subscribeExecutions({ onExecution: () => {}, onDeleted: (id) => deleted.push(id) });
+		factory.last.open();
+		factory.last.receive({ type: 'executions-subscribed' });
+		factory.last.receive({ type: 'execution-deleted', executionId: 'run-3' });
+		expect(deleted).toEqual(['run-3']);
+	});
 	it('follows the execution list: subscribes on open, again after a reconnect, and stops when nobody listens', () => {
 		const { factory, connection } = setup();
 		const seen: string[] = [];
@@ -313,6 +322,8 @@ describe('Connection', () => {
 		};
 		factory.last.receive({ type: 'execution', execution });
 		expect(seen).toEqual(['run-9:running']);
+		factory.last.receive({ type: 'execution-deleted', executionId: 'run-9' });
+		expect(seen).toEqual(['run-9:running']); // a listener without onDeleted is not disturbed
 
 		factory.last.drop(1001);
 		vi.advanceTimersByTime(20_000);

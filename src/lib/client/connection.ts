@@ -37,6 +37,8 @@ export interface ConnectionStatus {
 /** Receives the execution list feed: new executions and summary changes. */
 export interface ExecutionsListener {
 	onExecution(execution: Execution): void;
+	/** The execution was deleted: drop it. */
+	onDeleted?(executionId: string): void;
 	/**
 	 * The server confirmed the feed. After the first time, this means a reconnect: changes made
 	 * while disconnected were missed, so refetch what is shown.
@@ -379,6 +381,9 @@ export class Connection {
 			}
 			case 'execution':
 				for (const listener of [...this.#listListeners]) listener.onExecution(message.execution);
+				return;
+			case 'execution-deleted':
+				for (const listener of [...this.#listListeners]) listener.onDeleted?.(message.executionId);
 				return;
 			case 'executions-subscribed':
 				for (const listener of [...this.#listListeners]) listener.onSubscribed?.();

@@ -42,6 +42,8 @@ export interface RunwatchConfig {
 	addressHeader?: string;
 	/** adapter-node's `XFF_DEPTH`: trusted proxies in front, for `X-Forwarded-For`. */
 	xffDepth: number;
+	/** `RUNWATCH_RETENTION_DAYS`: executions that ended more than this many days ago are deleted. */
+	retentionDays?: number;
 }
 
 /** Loopback unless HOST says otherwise: a fresh install must not be reachable from the network. */
@@ -83,6 +85,17 @@ function parseIngestRate(env: NodeJS.ProcessEnv): number | undefined {
 	const value = env.RUNWATCH_INGEST_RATE?.trim().toLowerCase();
 	if (value === 'off') return undefined;
 	return parsePositiveInteger(env, 'RUNWATCH_INGEST_RATE', DEFAULT_INGEST_RATE);
+}
+
+/** A positive number of days (fractions allowed), or undefined when unset. */
+function parseDays(env: NodeJS.ProcessEnv, name: string): number | undefined {
+	const raw = env[name]?.trim();
+	if (!raw) return undefined;
+	const days = Number(raw);
+	if (!/^\d+(\.\d+)?$/.test(raw) || !(days > 0) || days > 365_000) {
+		throw new Error(`${name} must be a positive number of days (e.g. 30), got "${env[name]}"`);
+	}
+	return days;
 }
 
 /** Reads the environment once. Throws with a sentence saying what to fix. */
@@ -145,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RunwatchConfig
 		maxConnectionsPerAddress: parsePositiveInteger(env, 'RUNWATCH_MAX_CONNECTIONS_PER_ADDRESS', DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
 		frameAncestors: parseFrameAncestors(env.RUNWATCH_FRAME_ANCESTORS),
 		addressHeader: env.ADDRESS_HEADER?.trim().toLowerCase() || undefined,
-		xffDepth: parsePositiveInteger(env, 'XFF_DEPTH', 1)
+		xffDepth: parsePositiveInteger(env, 'XFF_DEPTH', 1),
+		retentionDays: parseDays(env, 'RUNWATCH_RETENTION_DAYS')
 	};
 }

@@ -10,6 +10,7 @@ import type { Store } from './store/store.js';
 import { WsServer } from './ws/ws-server.js';
 import { tryFastIngest } from './http/fast-ingest.js';
 import { Ingest } from './ingest/ingest.js';
+import { Retention } from './retention/retention.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { INGEST_BURST_SECONDS } from '../protocol/limits.js';
 import { clientAddressOfNode } from './http/client-address.js';
@@ -29,6 +30,8 @@ export interface Runtime {
 	readonly access: Access;
 	/** The one way events get in (routes, the fast path, cancel, OTLP). */
 	readonly ingest: Ingest;
+	/** Deletes executions past `RUNWATCH_RETENTION_DAYS` and gives disk space back, in the background. */
+	readonly retention: Retention;
 	readonly ws: WsServer;
 	/** Live streams (WebSocket and SSE) per client address. */
 	readonly connections: ConnectionLimiter;
@@ -99,6 +102,8 @@ export function createRuntime(config: RunwatchConfig): Runtime {
 		? new RateLimiter({ ratePerSecond: config.ingestRate, burst: config.ingestRate * INGEST_BURST_SECONDS })
 		: undefined;
 	const ingest = new Ingest({ store, publisher: hub, access, admit, rateLimiter });
+	const retention = new Retention({ store, publisher: hub, days: config.retentionDays });
+	retention.start();
 
 	return {
 		config,
@@ -106,6 +111,7 @@ export function createRuntime(config: RunwatchConfig): Runtime {
 		hub,
 		access,
 		ingest,
+		retention,
 		ws,
 		connections,
 		clientAddress,
@@ -124,6 +130,7 @@ export function createRuntime(config: RunwatchConfig): Runtime {
 		shutdown() {
 			shutdownPromise ??= (async () => {
 				draining = true;
+				await retention.stop(); // between two chunks: at most one short transaction to wait for
 				if (inFlight > 0) {
 					await Promise.race([
 						new Promise<void>((resolve) => (idle = resolve)),
