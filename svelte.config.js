@@ -10,7 +10,29 @@ const config = {
 		adapter: adapter({ out: 'build' }),
 		// The API takes JSON only (415 otherwise) behind a bearer token, and answers a form post in
 		// its own JSON error shape; hooks.server.ts checks the origin of form posts to pages.
-		csrf: { trustedOrigins: ['*'] }
+		csrf: { trustedOrigins: ['*'] },
+		// No inline script: SvelteKit adds a nonce (server-rendered pages) or a hash (prerendered)
+		// for its own bootstrap script. Styles come from CSS files ('self'); `style="..."`
+		// attributes are allowed (style-src-attr) because virtua positions rows with them and the
+		// timeline's bars and ANSI colours are per-element values computed by our code, never
+		// text from an agent. <style> elements stay forbidden. `frame-ancestors` is added at run
+		// time (RUNWATCH_FRAME_ANCESTORS; src/lib/server/http/security-headers.ts). 'self' in
+		// connect-src covers ws:/wss: to the same host (CSP Level 3).
+		csp: {
+			mode: 'auto',
+			directives: {
+				'default-src': ['self'],
+				'script-src': ['self'],
+				'style-src': ['self'],
+				'style-src-attr': ['unsafe-inline'],
+				'img-src': ['self', 'data:'],
+				'font-src': ['self'],
+				'connect-src': ['self'],
+				'object-src': ['none'],
+				'base-uri': ['self'],
+				'form-action': ['self']
+			}
+		}
 	}
 };
 

@@ -36,7 +36,11 @@ if (!runtime) {
 	process.exit(1);
 }
 
+const securityHeaders = Object.entries(runtime.securityHeaders);
 const server = http.createServer((request, response) => {
+	// On every response, the fast path's and static files' included; SvelteKit's own answers set
+	// them again (pages with their nonce-bearing policy) in hooks.server.ts.
+	for (const [name, value] of securityHeaders) response.setHeader(name, value);
 	const forwarded = request.headers['x-forwarded-proto'];
 	request.headers[PROTOCOL_HEADER] = forwarded === 'https' ? 'https' : 'http';
 	// Ingest skips SvelteKit (same checks and code, less per-request work); everything else is SvelteKit's.

@@ -3,6 +3,7 @@ import { redirect } from '@sveltejs/kit';
 import { SESSION_COOKIE } from '$lib/server/access/credentials';
 import { principalOf } from '$lib/server/access/request-access';
 import { getRuntime } from '$lib/server/runtime';
+import { secureResponse } from '$lib/server/http/security-headers';
 
 /** Creates the runtime (store, hub, WebSocket server) once, at startup rather than on first request. */
 export const init: ServerInit = () => {
@@ -47,6 +48,13 @@ async function guardPage(event: Parameters<Handle>[0]['event']): Promise<void> {
 
 export const handle: Handle = async ({ event, resolve }) => {
 	event.locals.runwatch = getRuntime();
+	// nosniff, Referrer-Policy, and frame-ancestors added to the page's CSP (server/index.js sets
+	// the same for what never reaches SvelteKit: the ingest fast path, static files, and
+	// redirects thrown from here).
+	return secureResponse(await answer({ event, resolve }), event.locals.runwatch.config.frameAncestors);
+};
+
+const answer: Handle = async ({ event, resolve }) => {
 	const isApi = event.url.pathname.startsWith('/api/') || event.url.pathname.startsWith('/v1/');
 	if (!isApi && !event.url.pathname.startsWith('/_app/')) await guardPage(event);
 	// SvelteKit's own cross-site form check is off (svelte.config.js) so that the API can answer

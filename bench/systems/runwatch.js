@@ -73,6 +73,10 @@ export async function startRunwatch({ cpu, nodeArgs = [], echo = false, dataDir:
 				HOST: '127.0.0.1',
 				RUNWATCH_DATA_DIR: dataDir,
 				RUNWATCH_INGEST_TOKEN: token,
+				// The load opens thousands of connections from 127.0.0.1, over the default 64 per
+				// address. The rate limiter stays on (its cost is part of ingest) but never refuses.
+				RUNWATCH_MAX_CONNECTIONS_PER_ADDRESS: '1000000',
+				RUNWATCH_INGEST_RATE: '100000000',
 				NODE_ENV: 'production',
 				...extraEnv
 			}

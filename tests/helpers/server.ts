@@ -52,7 +52,14 @@ export interface Exit {
 }
 
 /** Environment variables the server reads; never inherited from the shell running the tests. */
-const SERVER_ENV = ['PORT', 'HOST', 'ORIGIN', 'RUNWATCH_DATA_DIR', 'RUNWATCH_INGEST_TOKEN', 'RUNWATCH_VIEWER_TOKEN', 'RUNWATCH_INGEST_FAST_PATH', 'RUNWATCH_RETENTION_DAYS', 'DATABASE_URL', 'REDIS_URL', 'BODY_SIZE_LIMIT', 'PROTOCOL_HEADER'];
+const SERVER_ENV = ['PORT', 'HOST', 'ORIGIN', 'RUNWATCH_DATA_DIR', 'RUNWATCH_INGEST_TOKEN', 'RUNWATCH_VIEWER_TOKEN', 'RUNWATCH_INGEST_FAST_PATH', 'RUNWATCH_RETENTION_DAYS', 'DATABASE_URL', 'REDIS_URL', 'BODY_SIZE_LIMIT', 'PROTOCOL_HEADER', 'RUNWATCH_INGEST_RATE', 'RUNWATCH_MAX_CONNECTIONS_PER_ADDRESS', 'RUNWATCH_FRAME_ANCESTORS', 'ADDRESS_HEADER', 'XFF_DEPTH'];
+
+/**
+ * Defaults for the tests' servers, which a test's own `env` overrides. The integration tests
+ * open hundreds of connections from 127.0.0.1 (one fan-out test alone holds 100); the tests of
+ * that limit set their own.
+ */
+const TEST_DEFAULTS: Record<string, string> = { RUNWATCH_MAX_CONNECTIONS_PER_ADDRESS: '100000' };
 
 export class TestServer {
 	readonly dataDir: string;
@@ -116,7 +123,7 @@ export class TestServer {
 	async #spawn(timeoutMs: number): Promise<void> {
 		const env: Record<string, string | undefined> = { ...process.env };
 		for (const name of SERVER_ENV) delete env[name];
-		Object.assign(env, { PORT: String(this.port), RUNWATCH_DATA_DIR: this.dataDir, NODE_ENV: 'production' }, this.#env);
+		Object.assign(env, TEST_DEFAULTS, { PORT: String(this.port), RUNWATCH_DATA_DIR: this.dataDir, NODE_ENV: 'production' }, this.#env);
 		if (this.token) env.RUNWATCH_INGEST_TOKEN = this.token;
 		for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
 

@@ -15,6 +15,10 @@ export const ERROR_CODES = {
 	payload_too_large: 413,
 	unsupported_media_type: 415,
 	too_many_subscriptions: 429,
+	/** An ingest token sent more events than its rate allows; `Retry-After` says when to retry. */
+	rate_limited: 429,
+	/** Too many WebSocket and SSE streams open from one client address. */
+	too_many_connections: 429,
 	shutting_down: 503,
 	internal: 500
 } as const;

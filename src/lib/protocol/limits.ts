@@ -59,6 +59,31 @@ export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 256;
  */
 export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
+/**
+ * Default events per second one ingest token may send (`RUNWATCH_INGEST_RATE`; `off` disables
+ * it). A token bucket refills at this rate and holds `INGEST_BURST_SECONDS` of it. The default
+ * is above what one node can store (about 77,000 events/s in batches on the benchmark machine),
+ * so out of the box it never refuses a well-behaved agent; it is there to be lowered when several
+ * teams or a runaway agent share a server, and so that the refusal path always runs.
+ */
+export const DEFAULT_INGEST_RATE = 100_000;
+
+/**
+ * Seconds of the ingest rate a token may send at once (the bucket's size). Agents send in
+ * bursts (a tool returns, a flush at exit); two seconds absorbs them without letting a loop
+ * run far past the rate.
+ */
+export const INGEST_BURST_SECONDS = 2;
+
+/**
+ * Default live streams (WebSocket connections and SSE streams together) one client address
+ * may hold open (`RUNWATCH_MAX_CONNECTIONS_PER_ADDRESS`). All tabs of a browser share one SSE
+ * stream through a Web Lock leader and a WebSocket each, so a person needs a handful; an office
+ * behind one NAT address needs more, hence 64. Each costs a socket and a session on the server,
+ * which is what one address must not be able to exhaust.
+ */
+export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 64;
+
 /** Events per frame when replaying from storage (one page read, one frame sent). */
 export const REPLAY_PAGE_EVENTS = 1000;
 

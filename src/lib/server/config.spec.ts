@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { DEFAULT_INGEST_RATE, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS } from '../protocol/limits.js';
 import { DEFAULT_HOST, DEFAULT_PORT, loadConfig } from './config.js';
 
 let dir: string;
@@ -75,5 +76,38 @@ describe('loadConfig', () => {
 	test('HOST and PORT are read', () => {
 		const config = loadConfig({ RUNWATCH_DATA_DIR: dir, HOST: '0.0.0.0', PORT: '8080', ORIGIN: 'https://x.example' });
 		expect(config).toMatchObject({ host: '0.0.0.0', port: 8080, origin: 'https://x.example' });
+	});
+
+	test('limits: the ingest rate (or off) and connections per address, with defaults', () => {
+		const defaults = loadConfig({ RUNWATCH_DATA_DIR: dir });
+		expect(defaults.ingestRate).toBe(DEFAULT_INGEST_RATE);
+		expect(defaults.maxConnectionsPerAddress).toBe(DEFAULT_MAX_CONNECTIONS_PER_ADDRESS);
+		expect(DEFAULT_MAX_CONNECTIONS_PER_ADDRESS).toBe(64);
+		expect(loadConfig({ RUNWATCH_DATA_DIR: dir, RUNWATCH_INGEST_RATE: 'off' }).ingestRate).toBeUndefined();
+		expect(loadConfig({ RUNWATCH_DATA_DIR: dir, RUNWATCH_INGEST_RATE: '5_000' }).ingestRate).toBe(5000);
+		expect(loadConfig({ RUNWATCH_DATA_DIR: dir, RUNWATCH_MAX_CONNECTIONS_PER_ADDRESS: '10000' }).maxConnectionsPerAddress).toBe(10000);
+		expect(() => loadConfig({ RUNWATCH_DATA_DIR: dir, RUNWATCH_INGEST_RATE: 'fast' })).toThrow(/^RUNWATCH_INGEST_RATE must be/);
+		expect(() => loadConfig({ RUNWATCH_DATA_DIR: dir, RUNWATCH_INGEST_RATE: '0' })).toThrow(/^RUNWATCH_INGEST_RATE must be/);
+		expect(() => loadConfig({ RUNWATCH_DATA_DIR: dir, RUNWATCH_MAX_CONNECTIONS_PER_ADDRESS: '-1' })).toThrow(
+			/^RUNWATCH_MAX_CONNECTIONS_PER_ADDRESS must be/
+		);
+	});
+
+	test("frame-ancestors: 'none' by default, origins when configured, startup refused when malformed", () => {
+		expect(loadConfig({ RUNWATCH_DATA_DIR: dir }).frameAncestors).toBe("'none'");
+		expect(loadConfig({ RUNWATCH_DATA_DIR: dir, RUNWATCH_FRAME_ANCESTORS: 'https://wiki.example.com' }).frameAncestors).toBe(
+			'https://wiki.example.com'
+		);
+		expect(() => loadConfig({ RUNWATCH_DATA_DIR: dir, RUNWATCH_FRAME_ANCESTORS: "'none'; script-src *" })).toThrow(
+			/^RUNWATCH_FRAME_ANCESTORS must be/
+		);
+	});
+
+	test('the client address comes from the socket unless ADDRESS_HEADER names a trusted header', () => {
+		expect(loadConfig({ RUNWATCH_DATA_DIR: dir })).toMatchObject({ addressHeader: undefined, xffDepth: 1 });
+		expect(loadConfig({ RUNWATCH_DATA_DIR: dir, ADDRESS_HEADER: 'X-Forwarded-For', XFF_DEPTH: '2' })).toMatchObject({
+			addressHeader: 'x-forwarded-for',
+			xffDepth: 2
+		});
 	});
 });

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { DEFAULT_INGEST_RATE, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS } from '../protocol/limits.js';
 import { isLoopbackHost } from './access/credentials.js';
+import { parseFrameAncestors } from './http/security-headers.js';
 
 export interface RunwatchConfig {
 	/** Where the SQLite file and generated secrets live. */
@@ -30,6 +32,16 @@ export interface RunwatchConfig {
 	 * `RUNWATCH_INGEST_FAST_PATH=off` sends it through the SvelteKit route, as `vite dev` does).
 	 */
 	ingestFastPath: boolean;
+	/** Events per second one ingest token may send (`RUNWATCH_INGEST_RATE`); undefined when off. */
+	ingestRate: number | undefined;
+	/** Live streams (WebSocket + SSE) one client address may hold (`RUNWATCH_MAX_CONNECTIONS_PER_ADDRESS`). */
+	maxConnectionsPerAddress: number;
+	/** The CSP `frame-ancestors` source list (`RUNWATCH_FRAME_ANCESTORS`, default `'none'`). */
+	frameAncestors: string;
+	/** adapter-node's `ADDRESS_HEADER` (lower case): where a trusted proxy puts the client's address. */
+	addressHeader?: string;
+	/** adapter-node's `XFF_DEPTH`: trusted proxies in front, for `X-Forwarded-For`. */
+	xffDepth: number;
 	/** `RUNWATCH_RETENTION_DAYS`: executions that ended more than this many days ago are deleted. */
 	retentionDays?: number;
 }
@@ -58,6 +70,21 @@ function parseSwitch(env: NodeJS.ProcessEnv, name: string, fallback: boolean): b
 	if (['on', 'true', '1', 'yes'].includes(value)) return true;
 	if (['off', 'false', '0', 'no'].includes(value)) return false;
 	throw new Error(`${name} must be "on" or "off", got "${env[name]}"`);
+}
+
+function parsePositiveInteger(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+	const value = env[name]?.trim();
+	if (!value) return fallback;
+	const number = Number(value.replaceAll('_', ''));
+	if (!Number.isSafeInteger(number) || number < 1) throw new Error(`${name} must be a whole number of at least 1, got "${env[name]}"`);
+	return number;
+}
+
+/** `RUNWATCH_INGEST_RATE`: events per second, or `off`. */
+function parseIngestRate(env: NodeJS.ProcessEnv): number | undefined {
+	const value = env.RUNWATCH_INGEST_RATE?.trim().toLowerCase();
+	if (value === 'off') return undefined;
+	return parsePositiveInteger(env, 'RUNWATCH_INGEST_RATE', DEFAULT_INGEST_RATE);
 }
 
 /** A positive number of days (fractions allowed), or undefined when unset. */
@@ -127,6 +154,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RunwatchConfig
 		databaseUrl,
 		redisUrl: env.REDIS_URL || undefined,
 		ingestFastPath: parseSwitch(env, 'RUNWATCH_INGEST_FAST_PATH', true),
+		ingestRate: parseIngestRate(env),
+		maxConnectionsPerAddress: parsePositiveInteger(env, 'RUNWATCH_MAX_CONNECTIONS_PER_ADDRESS', DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
+		frameAncestors: parseFrameAncestors(env.RUNWATCH_FRAME_ANCESTORS),
+		addressHeader: env.ADDRESS_HEADER?.trim().toLowerCase() || undefined,
+		xffDepth: parsePositiveInteger(env, 'XFF_DEPTH', 1),
 		retentionDays: parseDays(env, 'RUNWATCH_RETENTION_DAYS')
 	};
 }

@@ -8,10 +8,13 @@ import { statusForCode, type ErrorCode } from '../protocol/codes.js';
  */
 export class RunwatchError extends Error {
 	readonly code: ErrorCode;
-	constructor(code: ErrorCode, message: string) {
+	/** Sent as `Retry-After` (seconds) when set: when a refused request may be tried again. */
+	readonly retryAfterSeconds: number | undefined;
+	constructor(code: ErrorCode, message: string, options: { retryAfterSeconds?: number } = {}) {
 		super(message);
 		this.name = 'RunwatchError';
 		this.code = code;
+		this.retryAfterSeconds = options.retryAfterSeconds;
 	}
 	get status(): number {
 		return statusForCode(this.code);
@@ -44,11 +47,12 @@ export const RETRY_AFTER_SECONDS = 1;
 
 /**
  * The status, body and headers of an /api failure, for SvelteKit routes and the Node fast path
- * alike: `{ error: { code, message } }`, and `Retry-After` on a 503.
+ * alike: `{ error: { code, message } }`, and `Retry-After` on a 503 or when the error says when.
  */
 export function errorPayload(error: unknown): { status: number; body: { error: { code: ErrorCode; message: string } }; headers: Record<string, string> } {
 	const e = normaliseError(error);
-	const headers: Record<string, string> = e.status === 503 ? { 'retry-after': String(RETRY_AFTER_SECONDS) } : {};
+	const retryAfter = e.retryAfterSeconds ?? (e.status === 503 ? RETRY_AFTER_SECONDS : undefined);
+	const headers: Record<string, string> = retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {};
 	return { status: e.status, body: { error: { code: e.code, message: e.message } }, headers };
 }
 

@@ -12,6 +12,11 @@ import { tryFastIngest } from './http/fast-ingest.js';
 import { Ingest } from './ingest/ingest.js';
 import { Retention } from './retention/retention.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { INGEST_BURST_SECONDS } from '../protocol/limits.js';
+import { clientAddressOfNode } from './http/client-address.js';
+import { securityHeaders } from './http/security-headers.js';
+import { ConnectionLimiter } from './limits/connection-limiter.js';
+import { RateLimiter } from './limits/rate-limiter.js';
 
 /**
  * Everything with a lifetime, created once per process. SvelteKit's server bundle, the
@@ -28,6 +33,12 @@ export interface Runtime {
 	/** Deletes executions past `RUNWATCH_RETENTION_DAYS` and gives disk space back, in the background. */
 	readonly retention: Retention;
 	readonly ws: WsServer;
+	/** Live streams (WebSocket and SSE) per client address. */
+	readonly connections: ConnectionLimiter;
+	/** The client's address of a Node request (the socket's, or a trusted proxy's header). */
+	clientAddress(request: Pick<IncomingMessage, 'headers' | 'socket'>): string;
+	/** Headers for every response (nosniff, Referrer-Policy, the non-page CSP with frame-ancestors). */
+	readonly securityHeaders: Readonly<Record<string, string>>;
 	/** Open SSE responses, ended on shutdown so that clients move on at once. */
 	readonly sseStreams: Set<SseStream>;
 	/** The dashboard's SSE sessions by id, for `POST /api/sse/:sessionId`. */
@@ -66,7 +77,9 @@ export function createRuntime(config: RunwatchConfig): Runtime {
 	const store = createSqliteStore({ file: join(config.dataDir, 'runwatch.sqlite') });
 	const hub = new Hub({ store });
 	const access = new Access({ ingestToken: config.ingestToken, host: config.host, viewerToken: config.viewerToken, store });
-	const ws = new WsServer({ hub, store, access, origin: config.origin });
+	const connections = new ConnectionLimiter(config.maxConnectionsPerAddress);
+	const clientAddress = (request: Pick<IncomingMessage, 'headers' | 'socket'>) => clientAddressOfNode(request, config);
+	const ws = new WsServer({ hub, store, access, origin: config.origin, connections, clientAddress });
 
 	const sseStreams = new Set<SseStream>();
 	let inFlight = 0;
@@ -85,7 +98,10 @@ export function createRuntime(config: RunwatchConfig): Runtime {
 			if (--inFlight === 0) idle?.();
 		};
 	};
-	const ingest = new Ingest({ store, publisher: hub, access, admit });
+	const rateLimiter = config.ingestRate
+		? new RateLimiter({ ratePerSecond: config.ingestRate, burst: config.ingestRate * INGEST_BURST_SECONDS })
+		: undefined;
+	const ingest = new Ingest({ store, publisher: hub, access, admit, rateLimiter });
 	const retention = new Retention({ store, publisher: hub, days: config.retentionDays });
 	retention.start();
 
@@ -97,6 +113,9 @@ export function createRuntime(config: RunwatchConfig): Runtime {
 		ingest,
 		retention,
 		ws,
+		connections,
+		clientAddress,
+		securityHeaders: Object.freeze(securityHeaders(config.frameAncestors)),
 		sseStreams,
 		sseSessions: new Map(),
 		handleFastPath(request, response) {

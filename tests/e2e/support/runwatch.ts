@@ -50,14 +50,13 @@ export class RunwatchServer {
 	port = 0;
 	private child: ChildProcess | undefined;
 	private output = '';
+	private readonly env: Record<string, string>;
 
-	/** Settings on top of the defaults (RUNWATCH_VIEWER_TOKEN, …), for tests that need them. */
-	private readonly extraEnv: Record<string, string>;
-
-	constructor({ dataDir, token, env }: { dataDir?: string; token?: string; env?: Record<string, string> } = {}) {
+	/** `env`: settings for this server (e.g. RUNWATCH_VIEWER_TOKEN), over the defaults below. */
+	constructor({ dataDir, token, env = {} }: { dataDir?: string; token?: string; env?: Record<string, string> } = {}) {
 		this.dataDir = dataDir ?? mkdtempSync(join(tmpdir(), 'runwatch-e2e-'));
 		this.token = token ?? `e2e_${randomBytes(16).toString('hex')}`;
-		this.extraEnv = env ?? {};
+		this.env = env;
 	}
 
 	get url(): string {
@@ -79,9 +78,10 @@ export class RunwatchServer {
 			RUNWATCH_DATA_DIR: this.dataDir,
 			RUNWATCH_INGEST_TOKEN: this.token
 		};
-		// Embedded SQLite, no cross-node bus, open viewing on loopback: whatever the shell says.
-		for (const name of ['DATABASE_URL', 'REDIS_URL', 'RUNWATCH_VIEWER_TOKEN', 'RUNWATCH_RETENTION_DAYS', 'ORIGIN']) delete env[name];
-		Object.assign(env, this.extraEnv);
+		// Embedded SQLite, no cross-node bus, open viewing on loopback, the default limits and
+		// headers: whatever the shell says.
+		for (const name of ['DATABASE_URL', 'REDIS_URL', 'RUNWATCH_VIEWER_TOKEN', 'RUNWATCH_RETENTION_DAYS', 'ORIGIN', 'RUNWATCH_FRAME_ANCESTORS', 'RUNWATCH_INGEST_RATE', 'RUNWATCH_MAX_CONNECTIONS_PER_ADDRESS', 'ADDRESS_HEADER', 'XFF_DEPTH']) delete env[name];
+		Object.assign(env, this.env);
 
 		const child = spawn(process.execPath, [ENTRY], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
 		this.child = child;
@@ -97,7 +97,7 @@ export class RunwatchServer {
 		for (;;) {
 			if (exited) throw new Error(`Runwatch test server ${exited} while starting:\n${this.output}`);
 			try {
-				// With the ingest token: it may view whatever the server's access settings are.
+				// The ingest token may also view, whatever the viewing rules of this server.
 				const response = await fetch(`${this.url}/api/executions?limit=1`, { headers: { authorization: `Bearer ${this.token}` } });
 				if (response.ok) return;
 			} catch {

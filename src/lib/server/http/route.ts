@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { RequestEvent, RequestHandler } from '@sveltejs/kit';
 import { errorResponse } from '../errors.js';
 import type { Runtime } from '../runtime.js';
@@ -13,4 +14,14 @@ export function apiRoute<Params extends Partial<Record<string, string>>>(
 			return errorResponse(error);
 		}
 	};
+}
+
+/**
+ * The client's address for a SvelteKit request, by the same rule as the WebSocket upgrade:
+ * adapter-node hands us its Node request (`platform.req`); `vite dev` has none and its own
+ * `getClientAddress` is the socket's peer.
+ */
+export function clientAddressOf(event: Pick<RequestEvent, 'locals' | 'platform' | 'getClientAddress'>): string {
+	const request = (event.platform as { req?: IncomingMessage } | undefined)?.req;
+	return request ? event.locals.runwatch.clientAddress(request) : event.getClientAddress();
 }

@@ -5,6 +5,7 @@ import type { CreateExecutionInput, Execution } from '../../protocol/executions.
 import { MAX_EVENT_BYTES } from '../../protocol/limits.js';
 import { invalid, RunwatchError } from '../errors.js';
 import type { RequestCredentials } from '../access/credentials.js';
+import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { PreparedEvent, Store, StoredRow } from '../store/store.js';
 
 /** Where committed news goes: the hub on this node (and, across nodes, a bus behind it). */
@@ -24,7 +25,15 @@ export interface IngestDependencies {
 	 * for it; throws `shutting_down` once the node drains.
 	 */
 	admit(): () => void;
+	/** Events per second per ingest token (`RUNWATCH_INGEST_RATE`); absent when switched off. */
+	rateLimiter?: RateLimiter;
 }
+
+/**
+ * The rate limiter's key. A deployment has one ingest token today, so one bucket; once Access
+ * knows several tokens, this becomes the token it matched.
+ */
+const INGEST_RATE_KEY = 'ingest-token';
 
 /** A random, unguessable id: 128 bits, URL-safe. */
 export function generateId(): string {
@@ -86,15 +95,20 @@ export class Ingest {
 		this.#deps = deps;
 	}
 
-	/** Throws `unauthorized` unless the credentials carry the ingest token. */
+	/**
+	 * Throws `unauthorized` unless the credentials carry the ingest token, and `rate_limited`
+	 * (429 with `Retry-After`) while that token is over its rate: before any body is read.
+	 */
 	authorize(credentials: RequestCredentials): void {
 		if (!this.#deps.access.canIngest(credentials)) throw unauthorisedIngest();
+		this.#deps.rateLimiter?.admit(INGEST_RATE_KEY);
 	}
 
 	/** Creates the execution, or returns the one with that id (`created: false`). */
 	async createExecution(input: CreateExecutionInput): Promise<{ execution: Execution; created: boolean }> {
 		const done = this.#deps.admit();
 		try {
+			this.#deps.rateLimiter?.charge(INGEST_RATE_KEY, 1);
 			const result = await this.#deps.store.createExecution({
 				id: input.id ?? generateId(),
 				agent: input.agent,
@@ -127,6 +141,9 @@ export class Ingest {
 	}
 
 	async #append(executionId: string, inputs: EventInput[], label: (index: number) => string) {
+		// Paid here, once the count is known (the token's bucket may go into debt, which refuses
+		// its next requests in `authorize`); every way in (route, fast path, cancel, OTLP) pays.
+		this.#deps.rateLimiter?.charge(INGEST_RATE_KEY, inputs.length);
 		const now = new Date().toISOString();
 		const prepared = inputs.map((input, index) => prepare(input, now, label(index)));
 		const { stored, rows, results, execution } = await this.#deps.store.appendEvents(executionId, prepared);

@@ -24,7 +24,13 @@ function resumePoint(request: Request, url: URL): number {
  * `GET /api/executions/:id/stream`: one execution as Server-Sent Events, every event with
  * `id: <seq>`, from the resume point on; then live. Works with `curl -N` and EventSource.
  */
-export async function streamExecution(runtime: Runtime, request: Request, url: URL, rawId: string): Promise<Response> {
+export async function streamExecution(
+	runtime: Runtime,
+	request: Request,
+	url: URL,
+	rawId: string,
+	clientAddress: string
+): Promise<Response> {
 	const parsed = idSchema.safeParse(rawId);
 	if (!parsed.success) throw invalid('bad_request', parsed.error, 'execution id: ');
 	const id = parsed.data;
@@ -37,9 +43,11 @@ export async function streamExecution(runtime: Runtime, request: Request, url: U
 	// body for HEAD and holds even the headers back until the end), so `curl -I` would hang.
 	if (request.method === 'HEAD') return new Response(null, { headers: SSE_HEADERS });
 
+	const release = runtime.connections.acquire(clientAddress);
 	const stream = new SseStream({
 		format: 'events',
 		onClose: () => {
+			release();
 			untrack();
 			runtime.hub.unsubscribe(subscription);
 			runtime.sseStreams.delete(stream);

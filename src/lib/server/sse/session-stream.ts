@@ -17,7 +17,7 @@ export const MAX_MESSAGES_PER_POST = 256;
  * names the session, and the client sends subscribe/unsubscribe/ping to
  * `POST /api/sse/<sessionId>`. Server messages are the WebSocket ones, one per SSE message.
  */
-export async function openSessionStream(runtime: Runtime, request: Request): Promise<Response> {
+export async function openSessionStream(runtime: Runtime, request: Request, clientAddress: string): Promise<Response> {
 	const { access } = runtime;
 	// Anyone who may view something opens it (a share link's holder follows its one execution
 	// here too); each subscribe is then checked.
@@ -26,10 +26,12 @@ export async function openSessionStream(runtime: Runtime, request: Request): Pro
 	runtime.assertAcceptingViewers();
 	// HEAD (SvelteKit runs GET for it): headers only; a stream body would hang the request.
 	if (request.method === 'HEAD') return new Response(null, { headers: SSE_HEADERS });
+	const release = runtime.connections.acquire(clientAddress);
 	const sessionId = randomBytes(16).toString('base64url');
 	const stream = new SseStream({
 		format: 'messages',
 		onClose: () => {
+			release();
 			untrack();
 			session.close();
 			runtime.sseSessions.delete(sessionId);

@@ -57,6 +57,12 @@ export class SseStream implements ViewerChannel {
 		this.#write(`data: ${JSON.stringify(message)}\n\n`);
 	}
 
+	/**
+	 * Bytes queued in the body that the HTTP response has not taken yet. That is also what the
+	 * socket has not accepted: SvelteKit's Node adapter reads the next chunk only after
+	 * `res.write()` returned true or the socket drained, so past this queue Node holds at most
+	 * one chunk and its 16 KiB high-water mark (tests/integration/limits.test.ts measures it).
+	 */
 	get bufferedAmount(): number {
 		if (this.#closed) return 0;
 		return MAX_BUFFERED_BYTES - (this.#controller.desiredSize ?? 0);

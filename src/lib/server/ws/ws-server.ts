@@ -9,6 +9,9 @@ import { ViewerSession, type ViewerChannel } from '../session/viewer-session.js'
 import { forbiddenMessage, type Access, type Principal } from '../access/access.js';
 import { credentialsOfNode, isSameOrigin } from '../access/credentials.js';
 import type { Store } from '../store/store.js';
+import { RunwatchError } from '../errors.js';
+import type { ConnectionLimiter } from '../limits/connection-limiter.js';
+import { REFERRER_POLICY } from '../http/security-headers.js';
 
 export const WS_PATH = '/api/ws';
 
@@ -20,6 +23,10 @@ export interface WsServerOptions {
 	origin?: string;
 	pingIntervalMs?: number;
 	maxSubscriptions?: number;
+	/** Live streams per client address, shared with SSE; absent: not counted. */
+	connections?: ConnectionLimiter;
+	/** The client's address (the socket's, or a trusted proxy's header). */
+	clientAddress?: (request: IncomingMessage) => string;
 }
 
 /** One browser (or other viewer) on a WebSocket. */
@@ -48,10 +55,12 @@ class ViewerSocket implements ViewerChannel {
 	}
 }
 
-function rejectUpgrade(socket: Duplex, status: number, reason: string, body: object): void {
+function rejectUpgrade(socket: Duplex, status: number, reason: string, body: object, headers: Record<string, string> = {}): void {
 	const text = JSON.stringify(body);
+	const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
 	socket.end(
-		`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`
+		`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n` +
+			`X-Content-Type-Options: nosniff\r\nReferrer-Policy: ${REFERRER_POLICY}\r\n${extra}Connection: close\r\n\r\n${text}`
 	);
 }
 
@@ -111,6 +120,20 @@ export class WsServer {
 			return rejectUpgrade(socket, 503, 'Service Unavailable', { error: { code: 'internal', message: 'Try again in a moment' } });
 		}
 		if (socket.destroyed) return;
+		if (this.#options.connections) {
+			const address = this.#options.clientAddress?.(request) ?? request.socket.remoteAddress ?? 'unknown';
+			let release: () => void;
+			try {
+				release = this.#options.connections.acquire(address);
+			} catch (error) {
+				if (!(error instanceof RunwatchError)) throw error;
+				return rejectUpgrade(socket, 429, 'Too Many Requests', { error: { code: error.code, message: error.message } }, {
+					'Retry-After': String(error.retryAfterSeconds ?? 1)
+				});
+			}
+			// The socket's end covers every way out: a handshake that fails, a close, a terminate.
+			socket.once('close', release);
+		}
 		this.#wss.handleUpgrade(request, socket, head, (ws) => {
 			// Refused viewers get a WebSocket close, not an HTTP 401: a browser sees only 1006 for a
 			// refused upgrade and cannot tell it from a network failure, while 4403 says "stop

@@ -1,4 +1,4 @@
-import { apiRoute } from '$lib/server/http/route';
+import { apiRoute, clientAddressOf } from '$lib/server/http/route';
 import { openSessionStream } from '$lib/server/sse/session-stream';
 
-export const GET = apiRoute((runtime, { request }) => openSessionStream(runtime, request));
+export const GET = apiRoute((runtime, event) => openSessionStream(runtime, event.request, clientAddressOf(event)));
