@@ -27,10 +27,10 @@ function ingestRecording() {
 			appended.push(events);
 			return { stored: [], rows: [], results: [], execution };
 		}
-	} as unknown as Pick<Store, 'createExecution' | 'appendEvents'>;
+	} as unknown as Pick<Store, 'createExecution' | 'appendEvents' | 'deleteExecution'>;
 	const ingest = new Ingest({
 		store,
-		publisher: { publishRows() {}, publishExecution() {} },
+		publisher: { publishRows() {}, publishExecution() {}, publishDeleted() {} },
 		access: { canIngest: () => true },
 		admit: () => () => {}
 	});
