@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { DEFAULT_STALL_SECONDS } from '../protocol/stall.js';
 import { isLoopbackHost } from './access/credentials.js';
 
 export interface RunwatchConfig {
@@ -30,6 +31,11 @@ export interface RunwatchConfig {
 	 * `RUNWATCH_INGEST_FAST_PATH=off` sends it through the SvelteKit route, as `vite dev` does).
 	 */
 	ingestFastPath: boolean;
+	/**
+	 * An unfinished execution with no event for this long shows as stalled (RUNWATCH_STALL_SECONDS,
+	 * default ten minutes). Only pages read it: stalled is derived in the browser, never stored.
+	 */
+	stallSeconds: number;
 }
 
 /** Loopback unless HOST says otherwise: a fresh install must not be reachable from the network. */
@@ -56,6 +62,16 @@ function parseSwitch(env: NodeJS.ProcessEnv, name: string, fallback: boolean): b
 	if (['on', 'true', '1', 'yes'].includes(value)) return true;
 	if (['off', 'false', '0', 'no'].includes(value)) return false;
 	throw new Error(`${name} must be "on" or "off", got "${env[name]}"`);
+}
+
+function parseStallSeconds(env: NodeJS.ProcessEnv): number {
+	const raw = env.RUNWATCH_STALL_SECONDS?.trim();
+	if (!raw) return DEFAULT_STALL_SECONDS;
+	const seconds = Number(raw);
+	if (!/^\d+$/.test(raw) || !Number.isSafeInteger(seconds) || seconds < 1) {
+		throw new Error(`RUNWATCH_STALL_SECONDS must be a whole number of seconds, at least 1 (default ${DEFAULT_STALL_SECONDS}), got "${env.RUNWATCH_STALL_SECONDS}"`);
+	}
+	return seconds;
 }
 
 /** Reads the environment once. Throws with a sentence saying what to fix. */
@@ -113,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RunwatchConfig
 		origin: env.ORIGIN || undefined,
 		databaseUrl,
 		redisUrl: env.REDIS_URL || undefined,
-		ingestFastPath: parseSwitch(env, 'RUNWATCH_INGEST_FAST_PATH', true)
+		ingestFastPath: parseSwitch(env, 'RUNWATCH_INGEST_FAST_PATH', true),
+		stallSeconds: parseStallSeconds(env)
 	};
 }

@@ -48,12 +48,15 @@ export class RunwatchServer {
 	readonly dataDir: string;
 	readonly token: string;
 	port = 0;
+	/** Settings of this server's own (e.g. a short RUNWATCH_STALL_SECONDS), over the defaults below. */
+	readonly env: NodeJS.ProcessEnv;
 	private child: ChildProcess | undefined;
 	private output = '';
 
-	constructor({ dataDir, token }: { dataDir?: string; token?: string } = {}) {
+	constructor({ dataDir, token, env }: { dataDir?: string; token?: string; env?: NodeJS.ProcessEnv } = {}) {
 		this.dataDir = dataDir ?? mkdtempSync(join(tmpdir(), 'runwatch-e2e-'));
 		this.token = token ?? `e2e_${randomBytes(16).toString('hex')}`;
+		this.env = env ?? {};
 	}
 
 	get url(): string {
@@ -76,7 +79,8 @@ export class RunwatchServer {
 			RUNWATCH_INGEST_TOKEN: this.token
 		};
 		// Embedded SQLite, no cross-node bus, open viewing on loopback: whatever the shell says.
-		for (const name of ['DATABASE_URL', 'REDIS_URL', 'RUNWATCH_VIEWER_TOKEN', 'ORIGIN']) delete env[name];
+		for (const name of ['DATABASE_URL', 'REDIS_URL', 'RUNWATCH_VIEWER_TOKEN', 'ORIGIN', 'RUNWATCH_STALL_SECONDS']) delete env[name];
+		Object.assign(env, this.env);
 
 		const child = spawn(process.execPath, [ENTRY], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
 		this.child = child;
