@@ -7,6 +7,7 @@
 //   npm run bench -- --quick               1 run each, shorter windows (about a minute)
 //   npm run bench -- --scenario fanout,latency --systems runwatch,socketio --runs 5
 //   npm run bench -- --scenario fanout200  the earlier issue's 200-subscriber fan-out
+//   npm run bench -- --scenario retention  ingest p99 while retention deletes a million events
 //   npm run bench -- --profile             also write V8 CPU profiles (node --cpu-prof) of every
 //                                           server to bench/results/profiles/ and print hot spots
 //
@@ -34,11 +35,12 @@ import memory from './scenarios/memory.js';
 import catchup from './scenarios/catchup.js';
 import ingest from './scenarios/ingest.js';
 import fanout200 from './scenarios/fanout200.js';
+import retention from './scenarios/retention.js';
 
 const SYSTEMS = [runwatch, runwatchSse, socketio, wsBroadcast, wsBroadcastTick, wsBroadcastBatched];
 /** Scenarios in the default run, then those that run only when named. */
 const SCENARIOS = [fanout, latency, memory, catchup, ingest];
-const EXTRA_SCENARIOS = [fanout200];
+const EXTRA_SCENARIOS = [fanout200, retention];
 const ALL_SCENARIOS = [...SCENARIOS, ...EXTRA_SCENARIOS];
 
 const { values: args } = parseArgs({

@@ -10,6 +10,7 @@
 //   close     closes every subscriber
 //   publish   posts one event per request, `inFlight` at a time, for a duration or at a fixed rate
 //   ingest    posts batches of events, `inFlight` at a time, until `total` are committed
+//   steady    posts a small batch at a fixed rate until `stopSteady` (or a time limit), timing each
 //   cpu       this process's CPU time
 //
 // Times are CLOCK_MONOTONIC microseconds (process.hrtime), the same clock in every process on the
@@ -466,6 +467,65 @@ async function cmdIngest({ baseUrl, token, executionId, total, batch = 100, inFl
 	return { accepted, lastSeq, requests: bodies.length, elapsedMs: (t1 - t0) / 1000, firstAt: t0, lastAt: t1 };
 }
 
+let steadyStop = false;
+
+/**
+ * A batch of `batch` events every 1/rate s (at most `inFlight` outstanding), until `stopSteady`
+ * or `maxDurationMs`. Returns every request as [sent at µs, answered after µs], so the scenario
+ * can pick the ones sent in a window it observed (same monotonic clock in every process).
+ */
+async function cmdSteady({ baseUrl, token, executionId, rate = 100, batch = 10, inFlight = 16, payloadBytes = 100, maxDurationMs = 600000, prefix = 's' }) {
+	assertLoopback(baseUrl);
+	steadyStop = false;
+	// FIFO: every socket is used in turn, so none sits idle past the server's keep-alive timeout
+	// (5 s) and gets closed just as a request goes out on it.
+	postAgent = new http.Agent({ keepAlive: true, maxSockets: inFlight, scheduling: 'fifo' });
+	const url = `${baseUrl}/api/executions/${encodeURIComponent(executionId)}/events`;
+	const pad = 'x'.repeat(payloadBytes);
+	const t0 = nowUs();
+	const endUs = t0 + maxDurationMs * 1000;
+	const samples = [];
+	const errors = [];
+	let next = 0;
+	let late = 0;
+	let resets = 0;
+	const worker = async () => {
+		for (;;) {
+			const i = next++;
+			const due = t0 + (i * 1e6) / rate;
+			if (steadyStop || due >= endUs) return;
+			const wait = due - nowUs();
+			if (wait > 1000) await sleep(Math.floor(wait / 1000));
+			else if (wait < -5000) late++; // every request slot was busy: the server fell behind
+			if (steadyStop) return;
+			const parts = [];
+			for (let k = 0; k < batch; k++) parts.push(eventBody(prefix, i * batch + k, pad));
+			const body = `{"events":[${parts.join(',')}]}`;
+			const sent = nowUs();
+			try {
+				let res;
+				try {
+					res = await post(url, token, body);
+				} catch (error) {
+					// A kept-alive socket the server closed as we wrote to it: the request never
+					// arrived; send it again (event ids make a repeat harmless), timed from the first try.
+					if (error?.code !== 'ECONNRESET') throw error;
+					resets++;
+					res = await post(url, token, body);
+				}
+				if (res.status !== 200) throw new Error(`POST ${res.status} ${res.text.slice(0, 120)}`);
+				samples.push([sent, nowUs() - sent]);
+			} catch (error) {
+				errors.push(String(error.message ?? error));
+				if (errors.length > 20) throw new Error(`steady: ${errors.slice(0, 3).join('; ')}`);
+			}
+		}
+	};
+	await Promise.all(Array.from({ length: inFlight }, worker));
+	postAgent.destroy();
+	return { samples, late, resets, errors: errors.slice(0, 5), firstAt: t0, lastAt: nowUs() };
+}
+
 // ---------------------------------------------------------------- IPC
 
 const commands = {
@@ -474,6 +534,11 @@ const commands = {
 	close: cmdClose,
 	publish: cmdPublish,
 	ingest: cmdIngest,
+	steady: cmdSteady,
+	stopSteady: () => {
+		steadyStop = true;
+		return { stopping: true };
+	},
 	resetLatency: () => {
 		if (latency) {
 			latency = new Histogram();

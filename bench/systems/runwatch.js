@@ -49,11 +49,16 @@ async function snapshotDir() {
 	}
 }
 
-/** Starts one Runwatch server. Returns what the load needs to reach it, and stop(). */
-export async function startRunwatch({ cpu, nodeArgs = [], echo = false } = {}) {
+/**
+ * Starts one Runwatch server. Returns what the load needs to reach it, and stop(). `dataDir`:
+ * use (and keep) this data directory instead of a fresh one; `env`: more environment.
+ */
+export async function startRunwatch({ cpu, nodeArgs = [], echo = false, dataDir: givenDir, env: extraEnv = {} } = {}) {
 		const snap = await snapshotDir();
-		const dataDir = mkdtempSync(join(tmpdir(), 'runwatch-bench-'));
-		const removeDir = () => rmSync(dataDir, { recursive: true, force: true });
+		const dataDir = givenDir ?? mkdtempSync(join(tmpdir(), 'runwatch-bench-'));
+		const removeDir = () => {
+			if (!givenDir) rmSync(dataDir, { recursive: true, force: true });
+		};
 		const forget = atExit(removeDir);
 		const port = await freePort();
 		const token = randomBytes(16).toString('hex');
@@ -68,7 +73,8 @@ export async function startRunwatch({ cpu, nodeArgs = [], echo = false } = {}) {
 				HOST: '127.0.0.1',
 				RUNWATCH_DATA_DIR: dataDir,
 				RUNWATCH_INGEST_TOKEN: token,
-				NODE_ENV: 'production'
+				NODE_ENV: 'production',
+				...extraEnv
 			}
 		});
 		const baseUrl = `http://127.0.0.1:${port}`;

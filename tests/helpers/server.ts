@@ -52,7 +52,7 @@ export interface Exit {
 }
 
 /** Environment variables the server reads; never inherited from the shell running the tests. */
-const SERVER_ENV = ['PORT', 'HOST', 'ORIGIN', 'RUNWATCH_DATA_DIR', 'RUNWATCH_INGEST_TOKEN', 'RUNWATCH_VIEWER_TOKEN', 'RUNWATCH_INGEST_FAST_PATH', 'DATABASE_URL', 'REDIS_URL', 'BODY_SIZE_LIMIT', 'PROTOCOL_HEADER'];
+const SERVER_ENV = ['PORT', 'HOST', 'ORIGIN', 'RUNWATCH_DATA_DIR', 'RUNWATCH_INGEST_TOKEN', 'RUNWATCH_VIEWER_TOKEN', 'RUNWATCH_INGEST_FAST_PATH', 'RUNWATCH_RETENTION_DAYS', 'DATABASE_URL', 'REDIS_URL', 'BODY_SIZE_LIMIT', 'PROTOCOL_HEADER'];
 
 export class TestServer {
 	readonly dataDir: string;

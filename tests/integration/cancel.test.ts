@@ -143,9 +143,10 @@ describe('cancel on a server with a viewer token', () => {
 		await server?.cleanup();
 	});
 
-	test('a page needs the viewer token; with it, or the ingest token, cancel works', async () => {
+	test('a page needs the viewer token (401 without); with it, or the ingest token, cancel works', async () => {
 		const id = await createExecution(server);
 		const path = `/api/executions/${id}/cancel`;
+		// Someone who may not even view is told to sign in.
 		const anonymous = await request(server, 'POST', path, { auth: false, body: {}, headers: { origin: server.url } });
 		expect(anonymous.status).toBe(401);
 		const viewer = await request(server, 'POST', path, {

@@ -27,3 +27,43 @@ export function backoff(
 	const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(step, 31));
 	return Math.min(maxMs, minMs + Math.floor(random() * ceiling));
 }
+
+/**
+ * Attempts after a lost connection that wait at most `DEFAULT_FAST_RETRY_MAX_MS`: a server that
+ * restarts (a deploy, Ctrl-C and up-arrow) is usually back within seconds, and the page should be
+ * back within about a second of it. 20 attempts cover roughly 15 s of downtime; after that the
+ * waits grow to `DEFAULT_BACKOFF_MAX_MS` so that a long outage costs the server little.
+ */
+export const DEFAULT_FAST_RETRIES = 20;
+/** Longest wait during the fast window: how late, at worst, a page sees a restarted server. */
+export const DEFAULT_FAST_RETRY_MAX_MS = 1_000;
+
+export interface ReconnectDelayOptions {
+	minMs?: number;
+	maxMs?: number;
+	fastRetries?: number;
+	fastMaxMs?: number;
+	random?: () => number;
+}
+
+/**
+ * The wait before reconnect attempt `step` (failed attempts since the last healthy connection,
+ * from 0): uniform in `[minMs, fastMaxMs)` for the first `fastRetries` steps (jittered, so the
+ * viewers of a restarted server come back spread over a second), then `backoff()` growing from
+ * its second step.
+ */
+export function reconnectDelay(step: number, options: ReconnectDelayOptions = {}): number {
+	const {
+		minMs = DEFAULT_BACKOFF_MIN_MS,
+		maxMs = DEFAULT_BACKOFF_MAX_MS,
+		fastRetries = DEFAULT_FAST_RETRIES,
+		fastMaxMs = DEFAULT_FAST_RETRY_MAX_MS,
+		random = Math.random
+	} = options;
+	if (!Number.isInteger(step) || step < 0) throw new RangeError(`step must be a non-negative integer, got ${step}`);
+	if (step < fastRetries) {
+		const ceiling = Math.min(maxMs, Math.max(minMs, fastMaxMs));
+		return minMs + Math.floor(random() * (ceiling - minMs));
+	}
+	return backoff(step - fastRetries + 1, minMs, maxMs, random);
+}

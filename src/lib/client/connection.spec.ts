@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { StoredEvent } from '../protocol/events.js';
+import { DEFAULT_FAST_RETRIES } from './backoff.js';
 import { Connection, type ConnectionStatus } from './connection.js';
 import { FakeTarget, FakeTransportFactory, fakeEvent, fakeEvents } from './testing/fake-transport.js';
 
@@ -135,16 +136,17 @@ describe('Connection', () => {
 		expect(sink.seqs()).toEqual([1, 2, 3, 4, 5]);
 	});
 
-	it('backs off further on consecutive failures and resets after a healthy connection', () => {
+	it('retries within a second at first, backs off further after that, and resets after a healthy connection', () => {
 		const { factory, connection } = setup();
 		connection.subscribe('run-1', 0, collect().listener);
 		const delays: number[] = [];
-		for (let i = 0; i < 4; i++) {
+		for (let i = 0; i < DEFAULT_FAST_RETRIES + 3; i++) {
 			factory.last.drop(1006);
 			delays.push(connection.status.nextRetryAt! - Date.now());
 			vi.advanceTimersByTime(delays.at(-1)!);
 		}
-		expect(delays).toEqual([750, 1000, 1500, 2500]);
+		// random 0.5: 500 + 0.5 · (1000 − 500) while fast, then backoff() from its second step.
+		expect(delays).toEqual([...Array<number>(DEFAULT_FAST_RETRIES).fill(750), 1000, 1500, 2500]);
 		factory.last.open();
 		factory.last.receive({ type: 'pong' });
 		factory.last.drop(1006);
@@ -162,13 +164,13 @@ describe('Connection', () => {
 		expect(connection.status).toMatchObject({ state: 'reconnecting', nextRetryAt: null });
 	});
 
-	it('stays offline after 4403 until asked to reconnect', () => {
+	it('stays forbidden after 4403 until asked to reconnect', () => {
 		const { factory, connection } = setup();
 		connection.subscribe('run-1', 0, collect().listener);
 		factory.last.open();
 		factory.last.drop(4403);
-		expect(connection.status.state).toBe('offline');
-		expect(connection.status.reason).toMatch(/sign in/);
+		expect(connection.status.state).toBe('forbidden');
+		expect(connection.status.reason).toMatch(/sign-in has ended/);
 		vi.advanceTimersByTime(120_000);
 		expect(factory.created).toHaveLength(1);
 		connection.reconnectNow();
@@ -289,6 +291,15 @@ describe('Connection', () => {
 		factory.last.receive({ type: 'error', code: 'not_found', message: 'No execution "gone"', executionId: 'gone' });
 		expect(errors).toEqual(['not_found']);
 	});
+	it('routes execution-deleted to the list listeners', () => {
+		const { factory, connection } = setup();
+		const deleted: string[] = [];
+		connection.subscribeExecutions({ onExecution: () => {}, onDeleted: (id) => deleted.push(id) });
+		factory.last.open();
+		factory.last.receive({ type: 'executions-subscribed' });
+		factory.last.receive({ type: 'execution-deleted', executionId: 'run-3' });
+		expect(deleted).toEqual(['run-3']);
+	});
 	it('follows the execution list: subscribes on open, again after a reconnect, and stops when nobody listens', () => {
 		const { factory, connection } = setup();
 		const seen: string[] = [];
@@ -313,6 +324,8 @@ describe('Connection', () => {
 		};
 		factory.last.receive({ type: 'execution', execution });
 		expect(seen).toEqual(['run-9:running']);
+		factory.last.receive({ type: 'execution-deleted', executionId: 'run-9' });
+		expect(seen).toEqual(['run-9:running']); // a listener without onDeleted is not disturbed
 
 		factory.last.drop(1001);
 		vi.advanceTimersByTime(20_000);

@@ -1,115 +1,23 @@
-import type { Execution } from '../protocol/executions.js';
-import type { ServerMessage } from '../protocol/messages.js';
-import { backoff, DEFAULT_BACKOFF_MAX_MS, DEFAULT_BACKOFF_MIN_MS } from './backoff.js';
-import { FollowedExecutions, type ExecutionListener, type ListenerEntry } from './followed-executions.js';
-import { closeDecision } from './transport/close-policy.js';
-import { firstSupported, type TransportPolicy } from './transport/select.js';
-import type {
-	Transport,
-	TransportCallbacks,
-	TransportClose,
-	TransportFactory,
-	TransportName
-} from './transport/transport.js';
+import type { ClientMessage, ServerMessage } from '../protocol/messages.js';
+import { BackgroundProbe } from './background-probe.js';
+import { Claims } from './claims.js';
+import { PhaseCell, transportOf, type ConnectionStatus, type Ending, type Phase } from './connection-phase.js';
+import { resolveConnectionOptions, type ConnectionOptions, type ResolvedConnectionOptions } from './connection-options.js';
+import { defaultEnvironment, EnvironmentWatch } from './environment.js';
+import type { ExecutionsListener } from './execution-list-feed.js';
+import type { ExecutionListener } from './followed-executions.js';
+import { Liveness } from './liveness.js';
+import { RetryTimer } from './retry-timer.js';
+import { routeMessage } from './route-message.js';
+import { closeDecision, FORBIDDEN_REASON } from './transport/close-policy.js';
+import type { ServerCheck } from './transport/server-check.js';
+import type { Transport, TransportCallbacks, TransportClose, TransportFactory, TransportName } from './transport/transport.js';
 
-/**
- * - `connecting`: the first attempt since the page started following something.
- * - `open`: connected; events flow.
- * - `reconnecting`: lost the connection; trying again (`nextRetryAt` says when, or null while an
- *   attempt is in flight).
- * - `offline`: not connected and not retrying on a timer: the browser is offline (waits for
- *   `online`), the server refused us for good, or nothing is followed any more.
- */
-export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'offline';
-
+export type { ConnectionOptions } from './connection-options.js';
+export type { ConnectionState, ConnectionStatus } from './connection-phase.js';
+export type { ConnectionEnvironment } from './environment.js';
+export type { ExecutionsListener } from './execution-list-feed.js';
 export type { ExecutionListener } from './followed-executions.js';
-
-export interface ConnectionStatus {
-	state: ConnectionState;
-	/** The transport in use or last used; null before the first attempt. */
-	transport: TransportName | null;
-	/** Epoch ms of the next attempt while `reconnecting` and waiting; otherwise null. */
-	nextRetryAt: number | null;
-	/** Why the connection is `offline`, for people. */
-	reason: string | null;
-}
-
-/** Receives the execution list feed: new executions and summary changes. */
-export interface ExecutionsListener {
-	onExecution(execution: Execution): void;
-	/**
-	 * The server confirmed the feed. After the first time, this means a reconnect: changes made
-	 * while disconnected were missed, so refetch what is shown.
-	 */
-	onSubscribed?(): void;
-}
-
-/** The browser signals the manager reacts to; injectable so tests need no DOM. */
-export interface ConnectionEnvironment {
-	/** Receives `online`. */
-	window?: Pick<EventTarget, 'addEventListener' | 'removeEventListener'>;
-	/** Receives `visibilitychange`. */
-	document?: Pick<EventTarget, 'addEventListener' | 'removeEventListener'> & { visibilityState: string };
-	navigator?: { onLine: boolean };
-}
-
-export interface ConnectionOptions {
-	/** Transports in order of preference; the first supported one is used (unless `policy` is given). */
-	transports: TransportFactory[];
-	/** Chooses the transport per attempt and when to probe for a better one (`transport/select.ts`). */
-	policy?: TransportPolicy;
-	/** An attempt that has not opened by then has failed. Default 5 s. */
-	connectTimeoutMs?: number;
-	/**
-	 * An open connection that has delivered no message by then is silent (a proxy that accepted
-	 * the upgrade and passes nothing): the policy hears of it and we reconnect. Default 4 s.
-	 */
-	firstMessageTimeoutMs?: number;
-	/** While on a fallback transport, how often to probe the preferred one. Default 30 s. */
-	probeIntervalMs?: number;
-	/** Application ping interval. Default 20 s: below common proxy idle timeouts (30–60 s). */
-	pingIntervalMs?: number;
-	/** No message at all for this long means the connection is dead. Default: two ping intervals. */
-	deadAfterMs?: number;
-	/** How long the socket stays open after the last listener leaves, so navigating between pages reuses it. Default 5 s. */
-	lingerMs?: number;
-	/** Backoff bounds; see `backoff.ts`. Defaults 500 ms and 15 s. */
-	backoffMinMs?: number;
-	backoffMaxMs?: number;
-	random?: () => number;
-	environment?: ConnectionEnvironment;
-	/** Diagnostics that need no action from the caller (a malformed server frame). */
-	onDiagnostic?: (message: string) => void;
-}
-
-export const DEFAULT_PING_INTERVAL_MS = 20_000;
-export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
-export const DEFAULT_FIRST_MESSAGE_TIMEOUT_MS = 4_000;
-export const DEFAULT_PROBE_INTERVAL_MS = 30_000;
-export const DEFAULT_LINGER_MS = 5_000;
-/**
- * A server that closes with 1001 gets us back at once, but only if the connection had lasted
- * this long: a server that accepts and immediately sends us away again gets backoff, not a loop.
- */
-const MIN_STABLE_MS = 1_000;
-
-/** `fn`, callable any number of times, run the first time only. */
-function once(fn: () => void): () => void {
-	let done = false;
-	return () => {
-		if (done) return;
-		done = true;
-		fn();
-	};
-}
-
-function defaultEnvironment(): ConnectionEnvironment {
-	return {
-		window: typeof window === 'undefined' ? undefined : window,
-		document: typeof document === 'undefined' ? undefined : document,
-		navigator: typeof navigator === 'undefined' ? undefined : navigator
-	};
-}
 
 /**
  * Keeps one connection to the server while anything is followed, and delivers every event of
@@ -119,72 +27,53 @@ function defaultEnvironment(): ConnectionEnvironment {
  * `lingerMs` after the last listener leaves.
  */
 export class Connection {
-	readonly #policy: TransportPolicy;
-	readonly #connectTimeoutMs: number;
-	readonly #firstMessageTimeoutMs: number;
-	readonly #probeIntervalMs: number;
-	readonly #pingIntervalMs: number;
-	readonly #deadAfterMs: number;
-	readonly #lingerMs: number;
-	readonly #backoffMinMs: number;
-	readonly #backoffMaxMs: number;
-	readonly #random: () => number;
-	readonly #env: ConnectionEnvironment;
-	readonly #diagnostic: (message: string) => void;
-
-	readonly #followed = new FollowedExecutions((message) => {
-		if (!this.#transportOpen || !this.#transport) return false; // sent on open
-		this.#transport.send(message);
+	readonly #options: ResolvedConnectionOptions;
+	readonly #send = (message: ClientMessage): boolean => {
+		const phase = this.#phase;
+		if (phase.kind !== 'opened' && phase.kind !== 'live') return false; // everything is sent on open
+		phase.transport.send(message);
 		return true;
-	});
-	readonly #listListeners = new Set<ExecutionsListener>();
-	readonly #statusListeners = new Set<(status: ConnectionStatus) => void>();
-	#status: ConnectionStatus = { state: 'connecting', transport: null, nextRetryAt: null, reason: null };
+	};
+	readonly #claims: Claims;
+	readonly #cell = new PhaseCell();
+	readonly #environment: EnvironmentWatch;
+	readonly #liveness: Liveness;
+	readonly #probe: BackgroundProbe;
 
-	#transport: Transport | undefined;
-	#transportOpen = false;
-	/** A message has arrived on the current transport. */
-	#transportHealthy = false;
-	/** Closes an attempt that does not open, or opens and stays silent, in time. */
-	#attemptTimer: ReturnType<typeof setTimeout> | undefined;
-	/** A background attempt on the preferred transport while we run on a fallback. */
-	#probe: Transport | undefined;
-	#probeTimer: ReturnType<typeof setTimeout> | undefined;
-	#probeDeadline: ReturnType<typeof setTimeout> | undefined;
 	#nextTransportId = 0;
-	#openedAt = 0;
-	#lastActivityAt = 0;
-	/** Failed attempts since the last healthy connection (one that delivered a message). */
-	#step = 0;
-	#heartbeatTimer: ReturnType<typeof setInterval> | undefined;
-	#retryTimer: ReturnType<typeof setTimeout> | undefined;
-	#lingerTimer: ReturnType<typeof setTimeout> | undefined;
-	#watchingEnvironment = false;
+	readonly #retry: RetryTimer;
 
 	constructor(options: ConnectionOptions) {
-		if (options.transports.length === 0) throw new TypeError('Connection needs at least one transport factory');
-		this.#policy = options.policy ?? firstSupported(options.transports);
-		this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-		this.#firstMessageTimeoutMs = options.firstMessageTimeoutMs ?? DEFAULT_FIRST_MESSAGE_TIMEOUT_MS;
-		this.#probeIntervalMs = options.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS;
-		this.#pingIntervalMs = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
-		this.#deadAfterMs = options.deadAfterMs ?? 2 * this.#pingIntervalMs;
-		this.#lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
-		this.#backoffMinMs = options.backoffMinMs ?? DEFAULT_BACKOFF_MIN_MS;
-		this.#backoffMaxMs = options.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS;
-		this.#random = options.random ?? Math.random;
-		this.#env = options.environment ?? defaultEnvironment();
-		this.#diagnostic = options.onDiagnostic ?? ((message) => console.warn(`[runwatch] ${message}`));
+		const resolved = resolveConnectionOptions(options);
+		this.#options = resolved;
+		this.#claims = new Claims(this.#send, {
+			lingerMs: resolved.lingerMs,
+			claimed: (wasIdle) => this.#ensureConnected(wasIdle),
+			released: () => this.#drop({ kind: 'idle' })
+		});
+		this.#retry = new RetryTimer(resolved);
+		this.#environment = new EnvironmentWatch(resolved.environment ?? defaultEnvironment(), () => this.#wake());
+		this.#liveness = new Liveness({
+			...resolved,
+			ping: () => this.#send({ type: 'ping' }),
+			dead: () => this.#drop(this.#phase.kind === 'live' ? { kind: 'lost', now: false } : { kind: 'failed', outcome: 'failed' })
+		});
+		this.#probe = new BackgroundProbe({
+			policy: resolved.policy,
+			intervalMs: resolved.probeIntervalMs,
+			deadlineMs: resolved.connectTimeoutMs + resolved.firstMessageTimeoutMs,
+			start: (factory) => this.#start(factory),
+			takeOver: (probe) => this.#takeOver(probe)
+		});
 	}
 
 	get status(): ConnectionStatus {
-		return this.#status;
+		return this.#cell.status;
 	}
 
 	/** Calls `listener` on every status change (not with the current one). Returns the unsubscribe function. */
 	onStatus(listener: (status: ConnectionStatus) => void): () => void {
-		this.#statusListeners.add(listener);
-		return () => this.#statusListeners.delete(listener);
+		return this.#cell.listen(listener);
 	}
 
 	/**
@@ -192,35 +81,7 @@ export class Connection {
 	 * live events from the moment the server confirms. Returns the function that stops following.
 	 */
 	subscribe(executionId: string, since: number | undefined, listener: ExecutionListener): () => void {
-		const wasIdle = this.#claim();
-		const entry = this.#followed.add(executionId, since, listener);
-		this.#ensureConnected(wasIdle);
-		return once(() => this.#removeListener(executionId, entry));
-	}
-
-	/** A new use of the connection: cancels a pending linger. Returns whether it was idle. */
-	#claim(): boolean {
-		clearTimeout(this.#lingerTimer);
-		this.#lingerTimer = undefined;
-		return !this.#hasWork();
-	}
-
-	#ensureConnected(wasIdle: boolean): void {
-		this.#watchEnvironment(true);
-		// Down and not waiting for a retry: idle, refused for good, or waiting for `online`.
-		if (!this.#transport && this.#retryTimer === undefined) this.#connect(wasIdle ? 'connecting' : 'reconnecting');
-	}
-
-	/** Tries at once (the Reconnect button, `online`, tab visible again). No-op while open or mid-attempt. */
-	reconnectNow(): void {
-		if (!this.#hasWork() || this.#transport) return;
-		this.#connect('reconnecting');
-	}
-
-	#removeListener(executionId: string, entry: ListenerEntry): void {
-		if (!this.#followed.remove(executionId, entry)) return;
-		if (this.#transportOpen) this.#transport?.send({ type: 'unsubscribe', executionId });
-		this.#lingerIfIdle();
+		return this.#claims.follow(executionId, since, listener);
 	}
 
 	/**
@@ -228,65 +89,57 @@ export class Connection {
 	 * function that stops following.
 	 */
 	subscribeExecutions(listener: ExecutionsListener): () => void {
-		const wasIdle = this.#claim();
-		this.#listListeners.add(listener);
-		if (this.#listListeners.size === 1 && this.#transportOpen) this.#transport?.send({ type: 'subscribe-executions' });
-		this.#ensureConnected(wasIdle);
-		return once(() => {
-			this.#listListeners.delete(listener);
-			if (this.#listListeners.size === 0 && this.#transportOpen) this.#transport?.send({ type: 'unsubscribe-executions' });
-			this.#lingerIfIdle();
-		});
+		return this.#claims.followList(listener);
 	}
 
-	#hasWork(): boolean {
-		return this.#followed.size > 0 || this.#listListeners.size > 0;
+	/** Tries at once (the Reconnect button, `online`, tab visible again). No-op while open or mid-attempt. */
+	reconnectNow(): void {
+		const kind = this.#phase.kind;
+		if (this.#claims.active && (kind === 'waiting' || kind === 'down')) this.#connect(false);
 	}
 
-	#lingerIfIdle(): void {
-		if (!this.#hasWork()) {
-			clearTimeout(this.#lingerTimer);
-			this.#lingerTimer = setTimeout(() => {
-				this.#lingerTimer = undefined;
-				this.#disconnect({ kind: 'idle' });
-			}, this.#lingerMs);
-		}
+	// ── Transitions ────────────────────────────────────────────────────────────────────────────
+
+	get #phase(): Phase {
+		return this.#cell.phase;
 	}
 
-	#setStatus(next: ConnectionStatus): void {
-		const current = this.#status;
-		if (
-			current.state === next.state &&
-			current.transport === next.transport &&
-			current.nextRetryAt === next.nextRetryAt &&
-			current.reason === next.reason
-		) {
-			return;
-		}
-		this.#status = next;
-		for (const listener of [...this.#statusListeners]) listener(next);
+	/** Every phase change goes through here (`PhaseCell.set`: listeners hear only real changes). */
+	#setPhase(next: Phase): void {
+		this.#cell.set(next);
 	}
 
-	#connect(state: 'connecting' | 'reconnecting'): void {
-		clearTimeout(this.#retryTimer);
-		this.#retryTimer = undefined;
-		const factory = this.#policy.next();
+	#ensureConnected(wasIdle: boolean): void {
+		this.#environment.watch(true);
+		// Down and not waiting for a retry: idle, refused for good, or waiting for `online`.
+		if (this.#phase.kind === 'idle' || this.#phase.kind === 'down') this.#connect(wasIdle);
+	}
+
+	#wake(): void {
+		const phase = this.#phase;
+		if (phase.kind === 'waiting' || (phase.kind === 'down' && phase.wakes)) this.reconnectNow();
+	}
+
+	/** idle | waiting | down → connecting, on the transport the policy picks. */
+	#connect(initial: boolean): void {
+		this.#retry.cancel();
+		const factory = this.#options.policy.next();
 		if (!factory) {
-			this.#setStatus({ state: 'offline', transport: null, nextRetryAt: null, reason: 'This browser cannot connect for live updates' });
-			return;
+			const reason = 'This browser cannot connect for live updates';
+			return this.#setPhase({ kind: 'down', state: 'offline', last: null, reason, wakes: false });
 		}
 		const transport = factory.create(++this.#nextTransportId);
-		this.#transport = transport;
-		this.#transportOpen = false;
-		this.#transportHealthy = false;
-		this.#lastActivityAt = Date.now();
-		this.#armAttemptTimer(this.#connectTimeoutMs);
-		// One timer does both jobs: pings an open connection, and gives up on one that has been
-		// silent (or stuck connecting) for deadAfterMs.
-		clearInterval(this.#heartbeatTimer);
-		this.#heartbeatTimer = setInterval(() => this.#heartbeat(), Math.min(this.#pingIntervalMs, this.#deadAfterMs));
-		this.#setStatus({ state, transport: factory.name, nextRetryAt: null, reason: null });
+		this.#setPhase({ kind: 'connecting', transport, initial });
+		this.#liveness.start();
+		this.#liveness.expectWithin(this.#options.connectTimeoutMs, () => this.#attemptExpired());
 		transport.connect(this.#callbacks);
+	}
+
+	/** For the background probe: a transport that reports to the same callbacks. */
+	#start(factory: TransportFactory): Transport {
+		const transport = factory.create(++this.#nextTransportId);
+		transport.connect(this.#callbacks);
+		return transport;
 	}
 
 	/**
@@ -294,220 +147,133 @@ export class Connection {
 	 * current transport or the running probe; anything from one already dropped is ignored.
 	 */
 	readonly #callbacks: TransportCallbacks = {
-		onOpen: (id) => {
-			if (id === this.#transport?.id) this.#onOpen();
-			else if (id === this.#probe?.id) this.#probe.send({ type: 'ping' });
-		},
-		onMessage: (id, message) => {
-			if (id === this.#transport?.id) this.#onMessage(message);
-			else if (id === this.#probe?.id) this.#endProbe(true);
-		},
-		onInvalidMessage: (id, detail) => {
-			if (id === this.#transport?.id) this.#diagnostic(`ignored an invalid server message: ${detail}`);
-			else if (id === this.#probe?.id) this.#endProbe(false);
-		},
-		onClose: (id, close) => {
-			if (id === this.#transport?.id) this.#onClose(close);
-			else if (id === this.#probe?.id) this.#endProbe(false);
-		}
+		onOpen: (id) => this.#from(id, () => this.#opened(), () => this.#probe.opened()),
+		onMessage: (id, message) => this.#from(id, () => this.#onMessage(message), () => this.#probe.answered()),
+		onInvalidMessage: (id, detail) =>
+			this.#from(id, () => this.#options.onDiagnostic(`ignored an invalid server message: ${detail}`), () => this.#probe.failed()),
+		onClose: (id, close) => this.#from(id, () => this.#onClose(close), () => this.#probe.failed())
 	};
 
-	#onOpen(): void {
-		const transport = this.#transport;
-		if (!transport) return;
-		this.#transportOpen = true;
-		if (!this.#transportHealthy) this.#armAttemptTimer(this.#firstMessageTimeoutMs);
-		this.#openedAt = this.#lastActivityAt = Date.now();
-		// Not 'open' yet: only a message from the server proves the connection carries anything
-		// (a proxy may accept the upgrade and pass nothing). See #onMessage.
-		this.#resubscribeAll();
+	#from(transportId: number, current: () => void, probe: () => void): void {
+		if (transportId === transportOf(this.#phase)?.id) current();
+		else if (this.#probe.owns(transportId)) probe();
 	}
 
-	/** After (re)connecting or switching transport: everything followed, from the last seq held. */
-	#resubscribeAll(): void {
-		this.#followed.resubscribeAll();
-		if (this.#listListeners.size > 0) this.#transport?.send({ type: 'subscribe-executions' });
+	/** connecting → opened. Not live yet: only a message from the server proves the connection carries anything. */
+	#opened(): void {
+		const phase = this.#phase;
+		if (phase.kind !== 'connecting') return;
+		this.#setPhase({ kind: 'opened', transport: phase.transport, initial: phase.initial, openedAt: Date.now() });
+		this.#liveness.touch();
+		this.#liveness.expectWithin(this.#options.firstMessageTimeoutMs, () => this.#attemptExpired());
+		this.#claims.resubscribeAll();
 	}
 
-	#heartbeat(): void {
-		if (Date.now() - this.#lastActivityAt >= this.#deadAfterMs) {
-			this.#disconnect({ kind: 'retry', now: false });
-			return;
-		}
-		if (this.#transportOpen) this.#transport?.send({ type: 'ping' });
+	/** Not open in time (failed), or open and silent in time (silent). */
+	#attemptExpired(): void {
+		this.#drop({ kind: 'failed', outcome: this.#phase.kind === 'opened' ? 'silent' : 'failed' });
 	}
 
-	/** One timer per attempt: not open in time, or open and silent in time, and the attempt has failed. */
-	#armAttemptTimer(ms: number): void {
-		clearTimeout(this.#attemptTimer);
-		const transport = this.#transport;
-		this.#attemptTimer = setTimeout(() => {
-			this.#attemptTimer = undefined;
-			if (!transport || transport !== this.#transport || this.#transportHealthy) return;
-			this.#policy.report(transport.name, this.#transportOpen ? 'silent' : 'failed');
-			// Silent, or falling back to another transport: the next attempt goes at once; a slow
-			// open of the same transport backs off.
-			const switching = this.#policy.next()?.name !== transport.name;
-			this.#disconnect({ kind: 'retry', now: this.#transportOpen || switching, reported: true });
-		}, ms);
-	}
-
+	/** connecting | opened → live on the first server message. */
 	#onMessage(message: ServerMessage): void {
-		this.#lastActivityAt = Date.now();
-		this.#step = 0; // a message proves the connection healthy
-		if (!this.#transportHealthy && this.#transport) {
-			this.#transportHealthy = true;
-			clearTimeout(this.#attemptTimer);
-			this.#attemptTimer = undefined;
-			this.#policy.report(this.#transport.name, 'healthy');
-			this.#setStatus({ state: 'open', transport: this.#transport.name, nextRetryAt: null, reason: null });
-			this.#scheduleProbe();
+		this.#liveness.touch();
+		this.#retry.reset(); // a message proves the connection healthy
+		const phase = this.#phase;
+		if (phase.kind === 'connecting' || phase.kind === 'opened') {
+			this.#liveness.settle();
+			this.#options.policy.report(phase.transport.name, 'healthy');
+			const openedAt = phase.kind === 'opened' ? phase.openedAt : Date.now();
+			this.#setPhase({ kind: 'live', transport: phase.transport, openedAt });
+			this.#probe.schedule(phase.transport.name);
 		}
-		switch (message.type) {
-			case 'event':
-				return this.#followed.onEvents(message.executionId, [message.event]);
-			case 'events':
-				return this.#followed.onEvents(message.executionId, message.events);
-			case 'subscribed':
-				return this.#followed.onSubscribed(message.executionId, message.lastSeq);
-			case 'error': {
-				const error = { code: message.code, message: message.message };
-				if (!message.executionId || !this.#followed.onError(message.executionId, error)) {
-					this.#diagnostic(`server error ${message.code}: ${message.message}`);
-				}
-				return;
-			}
-			case 'execution':
-				for (const listener of [...this.#listListeners]) listener.onExecution(message.execution);
-				return;
-			case 'executions-subscribed':
-				for (const listener of [...this.#listListeners]) listener.onSubscribed?.();
-				return;
-			case 'pong':
-			case 'session': // the SSE transport's own business; it never needs to reach here
-				return;
+		// This viewer may no longer view (the server ends the connection after this).
+		if (message.type === 'error' && message.code === 'forbidden' && !message.executionId) {
+			return this.#drop({ kind: 'final', forbidden: true, reason: message.message || FORBIDDEN_REASON });
 		}
+		const { followed, list } = this.#claims;
+		routeMessage(message, { followed, list, diagnostic: this.#options.onDiagnostic });
 	}
 
 	#onClose(close: TransportClose): void {
-		const decision = closeDecision(close.code);
-		if (decision.action === 'final') return this.#disconnect({ kind: 'final', reason: decision.reason });
-		const stable = this.#transportOpen && Date.now() - this.#openedAt >= MIN_STABLE_MS;
-		if (this.#transport && !this.#transportHealthy) this.#policy.report(this.#transport.name, 'failed');
-		// Falling back to another transport: no reason to wait.
-		const switching = this.#transport !== undefined && this.#policy.next()?.name !== this.#transport.name;
-		this.#disconnect({ kind: 'retry', now: (decision.delay === 'now' && stable) || switching, reported: true });
+		const phase = this.#phase;
+		const decision = closeDecision(close.code, phase.kind === 'live' ? Date.now() - phase.openedAt : 0);
+		if (decision.action === 'final') return this.#drop({ kind: 'final', forbidden: decision.forbidden, reason: decision.reason });
+		if (phase.kind !== 'live') return this.#drop({ kind: 'failed', outcome: 'failed' });
+		this.#drop({ kind: 'lost', now: decision.delay === 'now' });
 	}
 
-	/**
-	 * While on a fallback, tries the preferred transport now and then in the background. When it
-	 * delivers a message, it takes over: every execution is subscribed on it from the last seq
-	 * held, and only then is the old transport closed, so no event is missed (the overlap is
-	 * dropped by seq).
-	 */
-	#scheduleProbe(): void {
-		clearTimeout(this.#probeTimer);
-		this.#probeTimer = undefined;
-		const current = this.#transport;
-		if (!current || !this.#policy.probeTarget(current.name)) return;
-		this.#probeTimer = setTimeout(() => this.#runProbe(), this.#probeIntervalMs);
-	}
-
-	#runProbe(): void {
-		this.#probeTimer = undefined;
-		const current = this.#transport;
-		const factory = current ? this.#policy.probeTarget(current.name) : null;
-		if (!current || !factory || this.#probe) return;
-		const probe = factory.create(++this.#nextTransportId);
-		this.#probe = probe;
-		this.#probeDeadline = setTimeout(() => this.#endProbe(false), this.#connectTimeoutMs + this.#firstMessageTimeoutMs);
-		probe.connect(this.#callbacks);
-	}
-
-	#endProbe(worked: boolean): void {
-		const probe = this.#probe;
-		clearTimeout(this.#probeDeadline);
-		this.#probe = this.#probeDeadline = undefined;
-		if (!probe) return;
-		if (!worked || !this.#transportHealthy) {
-			probe.close();
-			this.#scheduleProbe();
-			return;
-		}
-		this.#policy.restore(probe.name);
-		// The probe takes over. Subscribe everything on it from the last seq held, then close the
-		// old transport: events that arrive on both are dropped by seq, none is missed.
-		const previous = this.#transport;
-		this.#transport = probe;
-		this.#transportOpen = true;
-		this.#openedAt = this.#lastActivityAt = Date.now();
-		this.#resubscribeAll();
+	/** live → live on the probe's transport: subscribe everything on it, then close the old one. */
+	#takeOver(probe: Transport): void {
+		const previous = transportOf(this.#phase);
+		this.#setPhase({ kind: 'live', transport: probe, openedAt: Date.now() });
+		this.#liveness.touch();
+		this.#claims.resubscribeAll();
 		previous?.close();
-		this.#setStatus({ state: 'open', transport: probe.name, nextRetryAt: null, reason: null });
 	}
 
 	/**
-	 * The one way down: stops timers, drops the transport, then decides what comes next.
-	 * - `idle`: nothing is followed; stay down.
-	 * - `final`: the server refused us; stay down until `reconnectNow()`.
-	 * - `retry`: at once or after backoff; while the browser is offline, wait for `online`.
+	 * The one way down: stops every timer of the connection, drops the transport, then decides
+	 * what comes next.
 	 */
-	#disconnect(
-		next: { kind: 'idle' } | { kind: 'final'; reason: string } | { kind: 'retry'; now: boolean; reported?: boolean }
-	): void {
-		clearInterval(this.#heartbeatTimer);
-		clearTimeout(this.#retryTimer);
-		clearTimeout(this.#attemptTimer);
-		clearTimeout(this.#probeTimer);
-		this.#heartbeatTimer = this.#retryTimer = this.#attemptTimer = this.#probeTimer = undefined;
-		clearTimeout(this.#probeDeadline);
-		this.#probe?.close();
-		this.#probe = this.#probeDeadline = undefined;
-		const transport = this.#transport;
-		if (next.kind === 'retry' && !next.reported && transport && !this.#transportHealthy) {
-			this.#policy.report(transport.name, 'failed');
-		}
-		this.#transport = undefined;
-		this.#transportOpen = false;
+	#drop(ending: Ending): void {
+		const phase = this.#phase;
+		this.#liveness.stop();
+		this.#probe.stop();
+		this.#retry.cancel();
+		const transport = transportOf(this.#phase);
 		transport?.close();
-		this.#followed.forgetPending();
-		const name = transport?.name ?? this.#status.transport;
+		this.#claims.followed.forgetPending();
+		const last = transport?.name ?? this.#cell.status.transport;
+		const initial = (phase.kind === 'connecting' || phase.kind === 'opened') && phase.initial;
 
-		if (next.kind === 'idle' || !this.#hasWork()) {
-			this.#watchEnvironment(false);
-			this.#setStatus({ state: 'offline', transport: name, nextRetryAt: null, reason: 'Not following any execution' });
-			return;
+		if (ending.kind === 'idle' || !this.#claims.active) {
+			this.#environment.watch(false);
+			return this.#setPhase({ kind: 'idle', last });
 		}
-		if (next.kind === 'final') {
-			this.#setStatus({ state: 'offline', transport: name, nextRetryAt: null, reason: next.reason });
-			return;
+		if (ending.kind === 'final') {
+			const state = ending.forbidden ? 'forbidden' : 'offline';
+			return this.#setPhase({ kind: 'down', state, last, reason: ending.reason, wakes: false });
 		}
-		if (this.#env.navigator?.onLine === false) {
-			this.#setStatus({ state: 'offline', transport: name, nextRetryAt: null, reason: 'This device is offline' });
-			return;
+		if (ending.kind === 'lost' || !transport) return this.#next(last, initial, ending.kind === 'lost' && ending.now);
+		// A WebSocket that failed: only an HTTP answer says whether the path blocks WebSocket (fall
+		// back) or the server is away (try WebSocket again soon; a restart is not a proxy).
+		const check = this.#options.checkServer;
+		if (ending.outcome === 'failed' && transport.name === 'websocket' && check && this.#environment.online) {
+			return this.#check(check, transport.name, initial);
 		}
-		if (next.now) {
-			// Never connected yet (a first attempt that fell back at once): still 'connecting', so
-			// the page does not claim a connection was lost.
-			this.#connect(this.#status.state === 'connecting' ? 'connecting' : 'reconnecting');
-			return;
-		}
-		const delay = backoff(this.#step, this.#backoffMinMs, this.#backoffMaxMs, this.#random);
-		this.#step++;
-		this.#retryTimer = setTimeout(() => this.#connect('reconnecting'), delay);
-		this.#setStatus({ state: 'reconnecting', transport: name, nextRetryAt: Date.now() + delay, reason: null });
+		this.#failed(transport.name, ending.outcome, initial);
 	}
 
-	readonly #onOnline = (): void => this.reconnectNow();
-	readonly #onVisibility = (): void => {
-		if (this.#env.document?.visibilityState === 'visible') this.reconnectNow();
-	};
+	/** checking → forbidden (401/403) | the policy hears of the failure (HTTP answers) | waiting (no answer). */
+	#check(check: () => Promise<ServerCheck>, name: TransportName, initial: boolean): void {
+		const checking: Phase = { kind: 'checking', last: name, initial };
+		this.#setPhase(checking);
+		void check()
+			.catch(() => 'down' as const)
+			.then((answer) => {
+				if (this.#phase !== checking) return; // reconnected, refused or let go meanwhile
+				if (answer === 'forbidden') return this.#drop({ kind: 'final', forbidden: true, reason: FORBIDDEN_REASON });
+				if (answer === 'up') return this.#failed(name, 'failed', initial);
+				this.#next(name, initial, false);
+			});
+	}
 
-	#watchEnvironment(on: boolean): void {
-		if (on === this.#watchingEnvironment) return;
-		this.#watchingEnvironment = on;
-		const method = on ? 'addEventListener' : 'removeEventListener';
-		this.#env.window?.[method]('online', this.#onOnline);
-		this.#env.document?.[method]('visibilitychange', this.#onVisibility);
+	/** An attempt failed where the server answers: the policy hears of it and picks the next transport. */
+	#failed(name: TransportName, outcome: 'failed' | 'silent', initial: boolean): void {
+		this.#options.policy.report(name, outcome);
+		// Silent, or falling back to another transport: the next attempt goes at once.
+		this.#next(name, initial, outcome === 'silent' || this.#options.policy.next()?.name !== name);
+	}
+
+	/** → connecting at once, → waiting, or → down while the device is offline. */
+	#next(last: TransportName | null, initial: boolean, now: boolean): void {
+		if (!this.#environment.online) {
+			return this.#setPhase({ kind: 'down', state: 'offline', last, reason: 'This device is offline', wakes: true });
+		}
+		// Never connected yet (a first attempt that fell back at once): still 'connecting', so the
+		// page does not claim a connection was lost.
+		if (now) return this.#connect(initial);
+		const retryAt = this.#retry.schedule(() => this.#connect(false));
+		this.#setPhase({ kind: 'waiting', last, retryAt });
 	}
 }

@@ -42,6 +42,7 @@ describe('serverMessageSchema', () => {
 		{ type: 'event', executionId: 'a', event },
 		{ type: 'events', executionId: 'a', events: [event, { ...event, seq: 2, id: 'e2' }] },
 		{ type: 'pong' },
+		{ type: 'execution-deleted', executionId: 'a' },
 		{ type: 'error', code: 'not_found', message: 'No execution' },
 		{ type: 'error', code: 'bad_request', message: 'x', executionId: 'a' }
 	])('accepts %j', (message) => {
@@ -53,6 +54,7 @@ describe('serverMessageSchema', () => {
 		{ type: 'event', executionId: 'a', event: { ...event, seq: 0 } },
 		{ type: 'events', executionId: 'a', events: [{ ...event, id: undefined }] },
 		{ type: 'error', message: 'no code' },
+		{ type: 'execution-deleted', executionId: 'not an id!' },
 		{ type: 'hello' }
 	])('rejects %j', (message) => {
 		expect(serverMessageSchema.safeParse(message).success).toBe(false);

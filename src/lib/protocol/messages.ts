@@ -29,6 +29,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
 	z.object({ type: z.literal('executions-subscribed') }),
 	/** An execution was created or its summary changed (coalesced per tick). */
 	z.object({ type: z.literal('execution'), execution: executionSchema }),
+	/** An execution was deleted (by a person or by retention): drop it from the list. */
+	z.object({ type: z.literal('execution-deleted'), executionId: idSchema }),
 	/** First message of the dashboard's SSE stream: where to POST client messages for it. */
 	z.object({ type: z.literal('session'), sessionId: z.string() }),
 	z.object({

@@ -55,6 +55,17 @@ describe('loadConfig', () => {
 		expect(() => loadConfig({ RUNWATCH_DATA_DIR: dir, RUNWATCH_INGEST_FAST_PATH: 'maybe' })).toThrow(/RUNWATCH_INGEST_FAST_PATH/);
 	});
 
+	test('RUNWATCH_RETENTION_DAYS: unset is none; a positive number of days; anything else stops startup naming it', () => {
+		expect(loadConfig({ RUNWATCH_DATA_DIR: dir }).retentionDays).toBeUndefined();
+		expect(loadConfig({ RUNWATCH_DATA_DIR: dir, RUNWATCH_RETENTION_DAYS: '30' }).retentionDays).toBe(30);
+		expect(loadConfig({ RUNWATCH_DATA_DIR: dir, RUNWATCH_RETENTION_DAYS: ' 0.5 ' }).retentionDays).toBe(0.5);
+		for (const bad of ['0', '-3', 'thirty', '30d', '1e3', 'Infinity', '999999']) {
+			expect(() => loadConfig({ RUNWATCH_DATA_DIR: dir, RUNWATCH_RETENTION_DAYS: bad }), bad).toThrow(
+				/RUNWATCH_RETENTION_DAYS must be a positive number of days/
+			);
+		}
+	});
+
 	test('the ingest fast path is on unless switched off', () => {
 		expect(loadConfig({ RUNWATCH_DATA_DIR: dir }).ingestFastPath).toBe(true);
 		expect(loadConfig({ RUNWATCH_DATA_DIR: dir, RUNWATCH_INGEST_FAST_PATH: 'off' }).ingestFastPath).toBe(false);

@@ -36,6 +36,8 @@ export interface RunwatchConfig {
 	 * default ten minutes). Only pages read it: stalled is derived in the browser, never stored.
 	 */
 	stallSeconds: number;
+	/** `RUNWATCH_RETENTION_DAYS`: executions that ended more than this many days ago are deleted. */
+	retentionDays?: number;
 }
 
 /** Loopback unless HOST says otherwise: a fresh install must not be reachable from the network. */
@@ -72,6 +74,17 @@ function parseStallSeconds(env: NodeJS.ProcessEnv): number {
 		throw new Error(`RUNWATCH_STALL_SECONDS must be a whole number of seconds, at least 1 (default ${DEFAULT_STALL_SECONDS}), got "${env.RUNWATCH_STALL_SECONDS}"`);
 	}
 	return seconds;
+}
+
+/** A positive number of days (fractions allowed), or undefined when unset. */
+function parseDays(env: NodeJS.ProcessEnv, name: string): number | undefined {
+	const raw = env[name]?.trim();
+	if (!raw) return undefined;
+	const days = Number(raw);
+	if (!/^\d+(\.\d+)?$/.test(raw) || !(days > 0) || days > 365_000) {
+		throw new Error(`${name} must be a positive number of days (e.g. 30), got "${env[name]}"`);
+	}
+	return days;
 }
 
 /** Reads the environment once. Throws with a sentence saying what to fix. */
@@ -130,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RunwatchConfig
 		databaseUrl,
 		redisUrl: env.REDIS_URL || undefined,
 		ingestFastPath: parseSwitch(env, 'RUNWATCH_INGEST_FAST_PATH', true),
-		stallSeconds: parseStallSeconds(env)
+		stallSeconds: parseStallSeconds(env),
+		retentionDays: parseDays(env, 'RUNWATCH_RETENTION_DAYS')
 	};
 }

@@ -10,6 +10,7 @@ import type { Store } from './store/store.js';
 import { WsServer } from './ws/ws-server.js';
 import { tryFastIngest } from './http/fast-ingest.js';
 import { Ingest } from './ingest/ingest.js';
+import { Retention } from './retention/retention.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /**
@@ -24,6 +25,8 @@ export interface Runtime {
 	readonly access: Access;
 	/** The one way events get in (routes, the fast path, cancel, OTLP). */
 	readonly ingest: Ingest;
+	/** Deletes executions past `RUNWATCH_RETENTION_DAYS` and gives disk space back, in the background. */
+	readonly retention: Retention;
 	readonly ws: WsServer;
 	/** Open SSE responses, ended on shutdown so that clients move on at once. */
 	readonly sseStreams: Set<SseStream>;
@@ -83,6 +86,8 @@ export function createRuntime(config: RunwatchConfig): Runtime {
 		};
 	};
 	const ingest = new Ingest({ store, publisher: hub, access, admit });
+	const retention = new Retention({ store, publisher: hub, days: config.retentionDays });
+	retention.start();
 
 	return {
 		config,
@@ -90,6 +95,7 @@ export function createRuntime(config: RunwatchConfig): Runtime {
 		hub,
 		access,
 		ingest,
+		retention,
 		ws,
 		sseStreams,
 		sseSessions: new Map(),
@@ -105,6 +111,7 @@ export function createRuntime(config: RunwatchConfig): Runtime {
 		shutdown() {
 			shutdownPromise ??= (async () => {
 				draining = true;
+				await retention.stop(); // between two chunks: at most one short transaction to wait for
 				if (inFlight > 0) {
 					await Promise.race([
 						new Promise<void>((resolve) => (idle = resolve)),

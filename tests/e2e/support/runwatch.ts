@@ -79,7 +79,7 @@ export class RunwatchServer {
 			RUNWATCH_INGEST_TOKEN: this.token
 		};
 		// Embedded SQLite, no cross-node bus, open viewing on loopback: whatever the shell says.
-		for (const name of ['DATABASE_URL', 'REDIS_URL', 'RUNWATCH_VIEWER_TOKEN', 'ORIGIN', 'RUNWATCH_STALL_SECONDS']) delete env[name];
+		for (const name of ['DATABASE_URL', 'REDIS_URL', 'RUNWATCH_VIEWER_TOKEN', 'RUNWATCH_RETENTION_DAYS', 'RUNWATCH_STALL_SECONDS', 'ORIGIN']) delete env[name];
 		Object.assign(env, this.env);
 
 		const child = spawn(process.execPath, [ENTRY], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });

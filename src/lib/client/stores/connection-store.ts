@@ -2,7 +2,9 @@ import { readable, type Readable } from 'svelte/store';
 import { browser } from '$app/environment';
 import { Connection, type ConnectionStatus } from '../connection.js';
 import { fallbackPolicy, forcedTransport } from '../transport/select.js';
+import { sseUrl } from '../transport/sse.js';
 import { createSharedSseTransportFactory } from '../transport/sse-shared.js';
+import { checkServer } from '../transport/server-check.js';
 import { createWebSocketTransportFactory } from '../transport/websocket.js';
 
 let shared: Connection | undefined;
@@ -24,7 +26,10 @@ export function sharedConnection(): Connection {
 		}
 		shared = new Connection({
 			transports: [websocket, sse],
-			policy: fallbackPolicy({ websocket, sse, storage, forced: forcedTransport(location.search) })
+			policy: fallbackPolicy({ websocket, sse, storage, forced: forcedTransport(location.search) }),
+			// After a failed WebSocket attempt: does the server answer plain HTTP (a proxy blocks
+			// WebSocket), not at all (it is restarting), or 401/403 (this viewer may not view)?
+			checkServer: () => checkServer(sseUrl(location))
 		});
 	}
 	return shared;

@@ -73,6 +73,11 @@ function later(a: Execution, b: Execution): Execution {
 	return Date.parse(b.updatedAt) >= Date.parse(a.updatedAt) ? b : a;
 }
 
+/** The list without `executionId` (deleted); the same array when it was not there. */
+export function withoutExecution(list: Execution[], executionId: string): Execution[] {
+	return list.some((execution) => execution.id === executionId) ? list.filter((execution) => execution.id !== executionId) : list;
+}
+
 /** The list after live summaries: updated in place, dropped when they stop matching, new ones in order. */
 export function mergeExecutions(list: readonly Execution[], updates: readonly Execution[], filters: ListFilters): Execution[] {
 	const byId = new Map(list.map((execution) => [execution.id, execution]));
@@ -108,6 +113,8 @@ export function executionFeedStore(
 		const connection = options.connection ?? (browser ? sharedConnection() : undefined);
 		if (!connection) return;
 		let stopped = false;
+		/** Deleted while this page is open: a page read in flight must not bring them back. */
+		const deleted = new Set<string>();
 		const update = (next: ExecutionFeed) => {
 			feed = next;
 			set(feed);
@@ -128,10 +135,12 @@ export function executionFeedStore(
 				batcher.flush();
 				// Anything the feed delivered meanwhile may be newer than this read: keep the later copy.
 				const known = new Map(feed.executions.map((execution) => [execution.id, execution]));
-				const executions = page.executions.map((execution) => {
-					const held = known.get(execution.id);
-					return held ? later(execution, held) : execution;
-				});
+				const executions = page.executions
+					.filter((execution) => !deleted.has(execution.id))
+					.map((execution) => {
+						const held = known.get(execution.id);
+						return held ? later(execution, held) : execution;
+					});
 				update({ executions, nextCursor: page.nextCursor, refreshError: null });
 			} catch (e) {
 				if (stopped) return;
@@ -141,7 +150,17 @@ export function executionFeedStore(
 
 		set(feed);
 		const unsubscribe = connection.subscribeExecutions({
-			onExecution: (execution) => batcher.push([execution]),
+			onExecution: (execution) => {
+				deleted.delete(execution.id); // news after a delete: created again under that id
+				batcher.push([execution]);
+			},
+			onDeleted: (executionId) => {
+				deleted.add(executionId);
+				// Summaries of it waiting for the next frame go first, then it goes.
+				batcher.flush();
+				const executions = withoutExecution(feed.executions, executionId);
+				if (executions !== feed.executions) update({ ...feed, executions });
+			},
 			onSubscribed: () => void refresh()
 		});
 		return () => {

@@ -141,6 +141,23 @@ describe('executionStore', () => {
 		expect(get(store).events).toHaveLength(3);
 		stop2();
 	});
+
+	it('a deleted execution (not_found) is said so and no longer followed, not even after a reconnect', () => {
+		const { factory, connection, frames } = setup();
+		const store = executionStore({ execution: execution(), events: [] }, { connection, schedule: frames.schedule });
+		const stop = store.subscribe(() => {});
+		factory.last.open();
+		factory.last.receive({ type: 'subscribed', executionId: 'run-1', lastSeq: 0 });
+		factory.last.receive({ type: 'events', executionId: 'run-1', events: fakeEvents(1, 2) });
+		factory.last.receive({ type: 'error', code: 'not_found', executionId: 'run-1', message: 'Execution "run-1" was deleted' });
+		expect(get(store).error).toEqual({ code: 'not_found', message: 'Execution "run-1" was deleted' });
+		expect(get(store).events).toHaveLength(2);
+		expect(factory.last.sentOf('unsubscribe')).toEqual([{ type: 'unsubscribe', executionId: 'run-1' }]);
+		factory.last.drop(1001);
+		vi.advanceTimersByTime(30_000);
+		expect(factory.created.flatMap((t) => t.sentOf('subscribe'))).toHaveLength(1);
+		stop();
+	});
 });
 
 describe('executionStore scroll-back', () => {
@@ -260,6 +277,32 @@ describe('executionFeedStore', () => {
 		await vi.waitFor(() => expect(get(store).executions.map((e) => e.id)).toEqual(['b', 'd']));
 		stop();
 		expect(t.sentOf('unsubscribe-executions')).toHaveLength(1);
+	});
+
+	it('drops a deleted execution at once, and a page read in flight does not bring it back', async () => {
+		const { factory, connection, frames } = setup();
+		const a = execution({ id: 'a', status: 'running', lastSeq: 1, createdAt: '2025-01-01T00:00:01.000Z' });
+		const b = execution({ id: 'b', status: 'running', lastSeq: 1, createdAt: '2025-01-01T00:00:02.000Z' });
+		let answer: (response: Response) => void = () => {};
+		const fetchList = (() => new Promise<Response>((resolve) => (answer = resolve))) as unknown as typeof fetch;
+		const store = executionFeedStore({ executions: [b, a], nextCursor: null }, {}, { connection, schedule: frames.schedule, fetch: fetchList });
+		const stop = store.subscribe(() => {});
+		const t = factory.last;
+		t.open();
+		t.receive({ type: 'executions-subscribed' }); // a page read starts (answered below, late)
+		t.receive({ type: 'execution', execution: { ...a, lastSeq: 2 } });
+		t.receive({ type: 'execution-deleted', executionId: 'a' });
+		expect(get(store).executions.map((e) => e.id)).toEqual(['b']);
+		expect(frames.pending).toBe(0); // the queued summary of a went first, then a
+		answer(listResponse([b, a])); // read before the delete
+		await vi.waitFor(() => expect(get(store).refreshError).toBeNull());
+		await Promise.resolve();
+		expect(get(store).executions.map((e) => e.id)).toEqual(['b']);
+		// Created again under the same id: it is news again.
+		t.receive({ type: 'execution', execution: execution({ id: 'a', createdAt: '2025-01-01T00:00:03.000Z' }) });
+		frames.run();
+		expect(get(store).executions.map((e) => e.id)).toEqual(['a', 'b']);
+		stop();
 	});
 
 	it('matches filters the way the server does', () => {

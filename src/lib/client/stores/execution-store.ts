@@ -72,6 +72,9 @@ export function executionStore(input: ExecutionStoreInput, options: ExecutionSto
 			onError: (error) => {
 				batcher.flush();
 				update({ ...view, error });
+				// Deleted (or never there): nothing will come of asking again, after a reconnect or
+				// otherwise, so stop following it.
+				if (error.code === 'not_found') unsubscribe();
 			}
 		});
 		return () => {

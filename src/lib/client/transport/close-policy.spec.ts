@@ -6,6 +6,11 @@ describe('closeDecision', () => {
 	it('comes back at once when the server goes away on purpose', () => {
 		expect(closeDecision(CLOSE_CODES.goingAway)).toEqual({ action: 'reconnect', delay: 'now' });
 		expect(closeDecision(1012)).toEqual({ action: 'reconnect', delay: 'now' });
+		expect(closeDecision(CLOSE_CODES.goingAway, 5_000)).toEqual({ action: 'reconnect', delay: 'now' });
+	});
+
+	it('backs off when a server sends us away right after accepting (no reconnect loop)', () => {
+		expect(closeDecision(CLOSE_CODES.goingAway, 200)).toEqual({ action: 'reconnect', delay: 'backoff' });
 	});
 
 	it('backs off after failures', () => {
@@ -15,7 +20,7 @@ describe('closeDecision', () => {
 	});
 
 	it('gives up when the server forbids viewing', () => {
-		expect(closeDecision(CLOSE_CODES.forbidden).action).toBe('final');
-		expect(closeDecision(4400).action).toBe('final');
+		expect(closeDecision(CLOSE_CODES.forbidden)).toMatchObject({ action: 'final', forbidden: true });
+		expect(closeDecision(4400)).toMatchObject({ action: 'final', forbidden: false });
 	});
 });

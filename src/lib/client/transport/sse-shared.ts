@@ -28,8 +28,11 @@ type Relay =
 	| { kind: 'ready'; to?: string }
 	| { kind: 'up'; from: string; message: ClientMessage }
 	| { kind: 'down'; message: ServerMessage }
-	/** The stream ended (or the leader changed): every tab's transport closes and reconnects. */
-	| { kind: 'closed'; reason: string }
+	/**
+	 * The stream ended (or the leader changed): every tab's transport closes with `code` (a
+	 * WebSocket close code: 4403 when the server no longer lets this browser view) and reconnects.
+	 */
+	| { kind: 'closed'; reason: string; code?: number }
 	/** A tab is going away: its subscriptions can be dropped. */
 	| { kind: 'bye'; from: string };
 
@@ -67,11 +70,11 @@ class SharedSseTransport implements Transport {
 		if (this.open && !this.#closed) this.callbacks?.onMessage(this.id, message);
 	}
 
-	end(reason: string): void {
+	end(reason: string, code = 1006): void {
 		if (this.#closed) return;
 		this.#closed = true;
 		this.#link.detach(this);
-		this.callbacks?.onClose(this.id, { code: 1006, reason });
+		this.callbacks?.onClose(this.id, { code, reason });
 	}
 
 	close(): void {
@@ -153,7 +156,7 @@ class SharedLink {
 				this.#local?.deliver(relay.message);
 				return;
 			case 'closed':
-				this.#local?.end(relay.reason);
+				this.#local?.end(relay.reason, relay.code);
 				return;
 			case 'bye':
 				if (this.#leader) this.#forget(relay.from);
@@ -199,8 +202,8 @@ class SharedLink {
 				this.#relayedSeq.clear();
 				this.#listTabs.clear();
 				const reason = close.reason || 'the shared stream ended';
-				this.#post({ kind: 'closed', reason });
-				this.#local?.end(reason);
+				this.#post({ kind: 'closed', reason, code: close.code });
+				this.#local?.end(reason, close.code);
 			}
 		});
 	}

@@ -31,17 +31,20 @@ interface Post {
 	body: unknown;
 }
 
-/** A fetch that records POSTs and answers them when told (default 202). */
+/** A fetch that records POSTs (and every request) and answers them when told (default 202). */
 function fakeFetch() {
 	const posts: Post[] = [];
+	const requests: { url: string; init: RequestInit }[] = [];
 	let answer: () => Promise<Response> = async () => new Response(null, { status: 202 });
 	const fn = vi.fn(async (url: string | URL | Request, init?: RequestInit) => {
-		posts.push({ url: String(url), init: init!, body: JSON.parse(String(init!.body)) });
+		requests.push({ url: String(url), init: init! });
+		if (init?.method === 'POST') posts.push({ url: String(url), init: init!, body: JSON.parse(String(init!.body)) });
 		return answer();
 	});
 	return {
 		fetch: fn as unknown as typeof fetch,
 		posts,
+		requests,
 		answerWith(next: () => Promise<Response>) {
 			answer = next;
 		}
@@ -201,11 +204,85 @@ describe('SseTransport', () => {
 		expect(source.onmessage).toBeNull();
 	});
 
-	it('an error before the session message also reports a close (the stream never opened)', () => {
-		const { cb, source } = setup();
+	it('an error before the session message also reports a close (the stream never opened)', async () => {
+		const { cb, source, net } = setup();
+		net.answerWith(async () => {
+			throw new TypeError('Failed to fetch');
+		});
 		source.fail();
+		expect(source.closed).toBe(true); // no reconnecting of its own while it asks
+		await flush();
 		expect(cb.onOpen).not.toHaveBeenCalled();
+		expect(cb.onClose).toHaveBeenCalledTimes(1);
 		expect(cb.onClose).toHaveBeenCalledWith(7, expect.objectContaining({ code: 1006 }));
+	});
+
+	it('an error before the session message: a HEAD of the stream URL that answers 401 or 403 closes with 4403', async () => {
+		for (const status of [401, 403]) {
+			const { cb, source, net } = setup('https://runwatch.test/api/sse?token=t');
+			net.answerWith(async () => new Response(null, { status }));
+			source.fail();
+			await flush();
+			expect(net.requests.at(-1)).toMatchObject({ url: 'https://runwatch.test/api/sse?token=t', init: { method: 'HEAD' } });
+			expect(cb.onClose).toHaveBeenCalledTimes(1);
+			expect(cb.onClose.mock.calls[0]![1].code).toBe(4403);
+		}
+	});
+
+	it('an error before the session message while the server answers (or is draining) is a plain 1006', async () => {
+		for (const status of [200, 503]) {
+			const { cb, source, net } = setup();
+			net.answerWith(async () => new Response(null, { status }));
+			source.fail();
+			await flush();
+			expect(cb.onClose).toHaveBeenCalledWith(7, expect.objectContaining({ code: 1006 }));
+		}
+	});
+
+	it('close() while the HEAD is in flight: no callback', async () => {
+		const { transport, cb, source, net } = setup();
+		net.answerWith(async () => new Response(null, { status: 401 }));
+		source.fail();
+		transport.close();
+		await flush();
+		expect(cb.onClose).not.toHaveBeenCalled();
+	});
+
+	it('an error after the session opened closes at once with 1006, without asking', () => {
+		const { cb, source, net } = setup();
+		source.emit({ type: 'session', sessionId: 'abc' });
+		source.fail();
+		expect(cb.onClose).toHaveBeenCalledWith(7, expect.objectContaining({ code: 1006 }));
+		expect(net.requests).toHaveLength(0);
+	});
+
+	it('closes with 4403 when the server says this viewer may no longer view', () => {
+		const { cb, source } = setup();
+		source.emit({ type: 'session', sessionId: 'abc' });
+		source.emit({ type: 'error', code: 'forbidden', message: 'The share link was revoked' });
+		expect(cb.onClose).toHaveBeenCalledWith(7, { code: 4403, reason: 'The share link was revoked' });
+		expect(cb.onMessage).not.toHaveBeenCalled();
+		expect(source.closed).toBe(true);
+	});
+
+	it('a forbidden error about one execution is only a message', () => {
+		const { cb, source } = setup();
+		source.emit({ type: 'session', sessionId: 'abc' });
+		source.emit({ type: 'error', code: 'forbidden', message: 'no', executionId: 'run-1' });
+		expect(cb.onClose).not.toHaveBeenCalled();
+		expect(cb.onMessage).toHaveBeenCalledTimes(1);
+	});
+
+	it('a POST answered 401 or 403 closes with 4403', async () => {
+		for (const status of [401, 403]) {
+			const { transport, cb, source, net } = setup();
+			net.answerWith(async () => Response.json({ error: { code: 'unauthorized', message: 'sign in' } }, { status }));
+			source.emit({ type: 'session', sessionId: 'abc' });
+			transport.send({ type: 'ping' });
+			await flush();
+			expect(cb.onClose).toHaveBeenCalledTimes(1);
+			expect(cb.onClose.mock.calls[0]![1].code).toBe(4403);
+		}
 	});
 
 	it('an EventSource constructor that throws reports a close asynchronously', async () => {

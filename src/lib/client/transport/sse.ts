@@ -1,4 +1,7 @@
 import { serverMessageSchema, type ClientMessage } from '../../protocol/messages.js';
+import { CLOSE_CODES } from '../../protocol/codes.js';
+import { FORBIDDEN_REASON } from './close-policy.js';
+import { checkServer, classifyStatus } from './server-check.js';
 import type { Transport, TransportCallbacks, TransportFactory } from './transport.js';
 
 /** The server's multiplexed SSE endpoint (`src/routes/api/sse`). */
@@ -62,7 +65,22 @@ class SseTransport implements Transport {
 		}
 		this.#source = source;
 		source.onmessage = (event: MessageEvent) => this.#receive(event.data);
-		source.onerror = () => this.#finish(ABNORMAL_CLOSURE, 'event stream failed or ended');
+		source.onerror = () => this.#failed();
+	}
+
+	/**
+	 * The stream failed or ended. EventSource does not say why; before the stream ever opened, one
+	 * HEAD of the same URL tells a refusal (401/403: forbidden, final) from a server that is down.
+	 */
+	#failed(): void {
+		if (this.#closed) return;
+		if (this.#postUrl) return this.#finish(ABNORMAL_CLOSURE, 'event stream failed or ended');
+		this.#detach(); // no reconnecting of its own while we ask
+		void checkServer(this.#url, { fetch: this.#fetch }).then((check) =>
+			check === 'forbidden'
+				? this.#finish(CLOSE_CODES.forbidden, FORBIDDEN_REASON)
+				: this.#finish(ABNORMAL_CLOSURE, 'event stream failed')
+		);
 	}
 
 	#receive(data: unknown): void {
@@ -90,6 +108,11 @@ class SseTransport implements Transport {
 		if (message.type === 'error' && message.code === 'shutting_down' && !message.executionId) {
 			return this.#finish(1001, message.message);
 		}
+		// This viewer may no longer view (signed out, share revoked or expired); the stream ends
+		// after this. What close code 4403 says on the WebSocket: do not come back.
+		if (message.type === 'error' && message.code === 'forbidden' && !message.executionId) {
+			return this.#finish(CLOSE_CODES.forbidden, message.message || FORBIDDEN_REASON);
+		}
 		callbacks.onMessage(this.id, message);
 	}
 
@@ -113,6 +136,9 @@ class SseTransport implements Transport {
 					body: JSON.stringify(batch),
 					credentials: 'same-origin'
 				});
+				if (classifyStatus(response.status) === 'forbidden') {
+					return this.#finish(CLOSE_CODES.forbidden, FORBIDDEN_REASON);
+				}
 				// 404: the server no longer knows the session (it restarted, or the stream was cut).
 				if (!response.ok) return this.#finish(ABNORMAL_CLOSURE, `sending failed with HTTP ${response.status}`);
 			}

@@ -34,7 +34,7 @@ export type Principal =
 	| { kind: 'shares'; grants: ShareGrant[] }
 	| { kind: 'anonymous' };
 
-export type ForbiddenReason = 'signed-out' | 'session-expired' | 'share-revoked' | 'share-expired' | 'execution-deleted';
+export type ForbiddenReason = 'signed-out' | 'session-expired' | 'share-revoked' | 'share-expired';
 
 interface Tracked {
 	principal: Principal;
@@ -192,7 +192,5 @@ export function forbiddenMessage(reason: ForbiddenReason): string {
 			return 'This share link was revoked';
 		case 'share-expired':
 			return 'This share link has expired';
-		case 'execution-deleted':
-			return 'This execution was deleted';
 	}
 }

@@ -88,6 +88,18 @@ export async function postEvents(runtime: Runtime, request: Request, url: URL, r
 }
 
 /**
+ * `DELETE /api/executions/:id`: the execution and its events go, in one transaction; its viewers
+ * get `not_found` and the list's followers `execution-deleted`. 204, or 404 when unknown.
+ */
+export async function deleteExecution(runtime: Runtime, request: Request, url: URL, rawId: string): Promise<Response> {
+	const id = parseId(rawId);
+	await requireWrite(runtime.access, request, runtime.config.origin, 'delete an execution');
+	if (!(await runtime.ingest.deleteExecution(id))) throw new RunwatchError('not_found', `No execution "${id}"`);
+	runtime.retention.reclaimSoon();
+	return new Response(null, { status: 204 });
+}
+
+/**
  * `POST /api/executions/:id/cancel`: stores a `cancel-requested` event (once, however often it
  * is asked) and answers 202; the agent learns it through `GET .../cancel?wait=` and answers with
  * `cancelled` once it has stopped.
@@ -152,8 +164,10 @@ export async function awaitCancel(runtime: Runtime, request: Request, url: URL, 
 		const execution = await runtime.store.getExecution(id);
 		if (!execution) throw new RunwatchError('not_found', `No execution "${id}"`);
 		if (decided(execution)) return json(cancelState(execution));
-		const later = await changed;
-		return json(cancelState(later ?? (await runtime.store.getExecution(id)) ?? execution));
+		const latest = (await changed) ?? (await runtime.store.getExecution(id));
+		// Deleted while the agent waited: as unknown as any other id.
+		if (!latest) throw new RunwatchError('not_found', `No execution "${id}"`);
+		return json(cancelState(latest));
 	} finally {
 		stopWatching();
 	}

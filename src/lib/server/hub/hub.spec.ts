@@ -3,7 +3,7 @@ import type { StoredEvent } from '../../protocol/events.js';
 import { createSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
 import { EventBatch } from './batch.js';
-import { contiguousRuns, Hub } from './hub.js';
+import { contiguousRuns, deletedNotice, Hub } from './hub.js';
 import type { Sink } from './sink.js';
 
 /** A viewer as the hub sees it; records what it was sent. */
@@ -271,6 +271,47 @@ describe('Hub', () => {
 		await tick();
 		expect(sink.batches).toEqual([]);
 		expect(hub.stats()).toEqual({ topics: 0, subscriptions: 0 });
+	});
+});
+
+describe('Hub.publishDeleted', () => {
+	test('every subscription to it is dropped and its owner told once; pending events are not sent; others carry on', async () => {
+		await store.createExecution({ id: 'r2', agent: { name: 'a' }, metadata: {}, createdAt: new Date().toISOString() });
+		await ingest(3);
+		const a = new FakeSink();
+		const b = new FakeSink();
+		const other = new FakeSink();
+		const told: [string, unknown][] = [];
+		hub.subscribe(a, 'r1', 0, (notice) => told.push(['a', notice]));
+		hub.subscribe(b, 'r1', 0, (notice) => told.push(['b', notice]));
+		hub.subscribe(other, 'r2', 0, (notice) => told.push(['other', notice]));
+		await waitFor(() => a.seqs.length === 3 && b.seqs.length === 3, 'replay');
+		await ingest(2); // published, not yet flushed
+		hub.publishDeleted('r1');
+		expect(told).toEqual([
+			['a', deletedNotice('r1')],
+			['b', deletedNotice('r1')]
+		]);
+		expect(deletedNotice('r1')).toEqual({ type: 'error', code: 'not_found', executionId: 'r1', message: 'Execution "r1" was deleted' });
+		await tick();
+		expect(a.seqs).toEqual([1, 2, 3]);
+		expect(hub.stats()).toEqual({ topics: 1, subscriptions: 1 });
+		await ingest(1, 'r2');
+		await waitFor(() => other.seqs.length === 1, 'the other execution, live');
+		hub.publishDeleted('r1'); // again: nobody left to tell
+		expect(told).toHaveLength(2);
+	});
+
+	test('list followers get execution-deleted at once, and no summary of it queued before', async () => {
+		const messages: object[] = [];
+		const list = { closed: false, sendMessage: (message: object) => messages.push(message) };
+		hub.subscribeExecutions(list);
+		const execution = (await store.getExecution('r1'))!;
+		hub.publishExecution(execution);
+		hub.publishDeleted('r1');
+		expect(messages).toEqual([{ type: 'execution-deleted', executionId: 'r1' }]);
+		await tick();
+		expect(messages).toHaveLength(1);
 	});
 });
 

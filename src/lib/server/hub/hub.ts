@@ -23,6 +23,18 @@ export interface HubOptions {
 
 type Mode = 'catching-up' | 'live' | 'closed';
 
+/** What every viewer of a deleted execution is told, once, before its subscription is dropped. */
+export interface DeletedNotice {
+	type: 'error';
+	code: 'not_found';
+	executionId: string;
+	message: string;
+}
+
+export function deletedNotice(executionId: string): DeletedNotice {
+	return { type: 'error', code: 'not_found', executionId, message: `Execution "${executionId}" was deleted` };
+}
+
 /** One viewer following one execution. */
 export class Subscription {
 	readonly sink: Sink;
@@ -32,11 +44,14 @@ export class Subscription {
 	mode: Mode = 'catching-up';
 	/** True while a catch-up loop is running for it (at most one at a time). */
 	replaying = false;
+	/** Told when the execution is deleted; the hub has dropped the subscription by then. */
+	readonly onDeleted: ((notice: DeletedNotice) => void) | undefined;
 
-	constructor(sink: Sink, executionId: string, since: number) {
+	constructor(sink: Sink, executionId: string, since: number, onDeleted?: (notice: DeletedNotice) => void) {
 		this.sink = sink;
 		this.executionId = executionId;
 		this.lastSeq = since;
+		this.onDeleted = onDeleted;
 	}
 }
 
@@ -83,14 +98,18 @@ export class Hub {
 		this.#drainPollMs = options.drainPollMs ?? 25;
 	}
 
-	/** Starts following `executionId` from `since` (events with seq > since are sent). */
-	subscribe(sink: Sink, executionId: string, since: number): Subscription {
+	/**
+	 * Starts following `executionId` from `since` (events with seq > since are sent). When the
+	 * execution is deleted, the subscription is dropped and `onDeleted` says so to its owner,
+	 * which tells the viewer (the hub's sinks only carry events).
+	 */
+	subscribe(sink: Sink, executionId: string, since: number, onDeleted?: (notice: DeletedNotice) => void): Subscription {
 		let topic = this.#topics.get(executionId);
 		if (!topic) {
 			topic = { executionId, subscriptions: new Set(), publishedSeq: 0, pending: [] };
 			this.#topics.set(executionId, topic);
 		}
-		const subscription = new Subscription(sink, executionId, since);
+		const subscription = new Subscription(sink, executionId, since, onDeleted);
 		topic.subscriptions.add(subscription);
 		void this.#catchUp(subscription);
 		return subscription;
@@ -168,6 +187,32 @@ export class Hub {
 		if (this.#listSinks.size === 0) return;
 		this.#changedExecutions.set(execution.id, execution);
 		this.#scheduleFlush();
+	}
+
+	/**
+	 * The execution is gone (deleted, after commit): every subscription to it is dropped, its
+	 * owner told with `deletedNotice`, and the list's followers get `execution-deleted` at once,
+	 * after any summary of it sent earlier and with any not yet sent dropped. Events published
+	 * for it and not yet sent are dropped too.
+	 */
+	publishDeleted(executionId: string): void {
+		if (this.#closed) return;
+		const topic = this.#topics.get(executionId);
+		if (topic) {
+			this.#topics.delete(executionId);
+			this.#dirty.delete(topic);
+			const notice = deletedNotice(executionId);
+			for (const subscription of topic.subscriptions) {
+				subscription.mode = 'closed';
+				subscription.onDeleted?.(notice);
+			}
+		}
+		this.#changedExecutions.delete(executionId);
+		const message = { type: 'execution-deleted', executionId };
+		for (const sink of this.#listSinks) {
+			if (sink.closed) this.#listSinks.delete(sink);
+			else sink.sendMessage(message);
+		}
 	}
 
 	/** Counts for health checks and tests. */

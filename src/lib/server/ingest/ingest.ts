@@ -11,10 +11,12 @@ import type { PreparedEvent, Store, StoredRow } from '../store/store.js';
 export interface Publisher {
 	publishRows(executionId: string, rows: StoredRow[]): void;
 	publishExecution(execution: Execution): void;
+	/** The execution and its events are gone (committed): its viewers and the list hear of it. */
+	publishDeleted(executionId: string): void;
 }
 
 export interface IngestDependencies {
-	store: Pick<Store, 'createExecution' | 'appendEvents'>;
+	store: Pick<Store, 'createExecution' | 'appendEvents' | 'deleteExecution'>;
 	publisher: Publisher;
 	access: { canIngest(credentials: RequestCredentials): boolean };
 	/**
@@ -131,6 +133,21 @@ export class Ingest {
 		this.#deps.publisher.publishRows(executionId, rows);
 		if (stored.length > 0) this.#deps.publisher.publishExecution(execution);
 		return { accepted: stored.length, lastSeq: execution.lastSeq, results, execution };
+	}
+
+	/**
+	 * Deletes the execution with its events (one transaction) and announces it. False when there
+	 * was no such execution. Later ingest into it answers `not_found`, as for any unknown one.
+	 */
+	async deleteExecution(executionId: string): Promise<boolean> {
+		const done = this.#deps.admit();
+		try {
+			const deleted = await this.#deps.store.deleteExecution(executionId);
+			if (deleted) this.#deps.publisher.publishDeleted(executionId);
+			return deleted;
+		} finally {
+			done();
+		}
 	}
 
 	/**

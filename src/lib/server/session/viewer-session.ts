@@ -120,7 +120,12 @@ export class ViewerSession {
 				// since-reset database) is clamped, and `subscribed.lastSeq` tells the client so.
 				const since = Math.min(message.since ?? execution.lastSeq, execution.lastSeq);
 				this.channel.sendMessage({ type: 'subscribed', executionId, lastSeq: execution.lastSeq });
-				this.#subscriptions.set(executionId, hub.subscribe(this.channel, executionId, since));
+				const subscription = hub.subscribe(this.channel, executionId, since, (notice) => {
+					// Deleted: the hub has dropped it; the viewer hears why, once.
+					if (this.#subscriptions.get(executionId) === subscription) this.#subscriptions.delete(executionId);
+					this.channel.sendMessage(notice);
+				});
+				this.#subscriptions.set(executionId, subscription);
 				return;
 			}
 		}

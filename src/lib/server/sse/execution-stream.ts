@@ -49,6 +49,11 @@ export async function streamExecution(runtime: Runtime, request: Request, url: U
 		stream.close({ type: 'error', code: 'forbidden', message: forbiddenMessage(reason), executionId: id })
 	);
 	runtime.sseStreams.add(stream);
-	const subscription = runtime.hub.subscribe(stream, id, Math.min(since, execution.lastSeq));
+	// Deleted while followed: one last message (no `id:`, so a resuming EventSource keeps its
+	// place) says so, then the stream ends.
+	const subscription = runtime.hub.subscribe(stream, id, Math.min(since, execution.lastSeq), (notice) => {
+		stream.sendMessage(notice);
+		stream.close();
+	});
 	return new Response(stream.body, { headers: SSE_HEADERS });
 }

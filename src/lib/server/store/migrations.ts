@@ -62,5 +62,10 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
 		revoked_at    TEXT
 	);
 	CREATE INDEX shares_by_execution ON shares (execution_id, created_at DESC);
+	`,
+	// 5: retention finds executions that ended before a cutoff. `ended_at` is the terminal event's
+	// `ts`, in whatever zone the agent sent it; julianday() compares instants, not strings.
+	`
+	CREATE INDEX executions_by_end ON executions (julianday(ended_at)) WHERE ended_at IS NOT NULL;
 	`
 ];

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -249,6 +249,134 @@ describe('listExecutions', () => {
 		const error = await list({ cursor: 'garbage' }).catch((e: unknown) => e);
 		expect(error).toBeInstanceOf(RunwatchError);
 		expect((error as RunwatchError).code).toBe('invalid_query');
+	});
+});
+
+describe('deleting', () => {
+	async function withEvents(id: string, count: number, text = ''): Promise<void> {
+		await store.createExecution(execution(id));
+		for (let from = 1; from <= count; from += 1000) {
+			const ids = range(from, Math.min(count, from + 999)).map((n) => `${id}-${n}`);
+			await store.appendEvents(id, ids.map((eventId) => ({ id: eventId, type: 'output', ts: '2025-01-01T00:00:01.000Z', data: { text: text || eventId } })));
+		}
+	}
+
+	test('deleteExecution takes the execution and its events; unknown is false; others stay', async () => {
+		await withEvents('gone', 1500);
+		await withEvents('kept', 3);
+		expect(await store.deleteExecution('gone')).toBe(true);
+		expect(await store.getExecution('gone')).toBeUndefined();
+		expect(await store.readEvents('gone', 0, 1000)).toEqual([]);
+		expect(await store.readTail('gone', 10)).toEqual([]);
+		expect((await store.listExecutions(listQuerySchema.parse({}))).executions.map((e) => e.id)).toEqual(['kept']);
+		await expect(store.appendEvents('gone', events(['late']))).rejects.toMatchObject({ code: 'not_found' });
+		expect(await store.deleteExecution('gone')).toBe(false);
+		expect(await store.deleteExecution('never')).toBe(false);
+		expect((await store.readEvents('kept', 0, 10)).map((e) => e.seq)).toEqual([1, 2, 3]);
+		// The id is free again: a new execution starts from seq 1 with no trace of the old one.
+		await store.createExecution(execution('gone'));
+		expect((await store.appendEvents('gone', events(['gone-1']))).results).toEqual([{ id: 'gone-1', seq: 1, duplicate: false }]);
+	});
+
+	test('deleteEventsChunk deletes the newest events first, at most limit at a time, until none are left', async () => {
+		await withEvents('big', 5000);
+		await withEvents('other', 10);
+		expect(await store.deleteEventsChunk('big', 2000)).toBe(2000);
+		// What is left is the oldest events, gapless: a replay from 0 reads 1..3000 in order.
+		const left = await store.readEvents('big', 0, 1000);
+		expect(left.map((e) => e.seq)).toEqual(range(1, 1000));
+		expect((await store.readTail('big', 1)).map((e) => e.seq)).toEqual([3000]);
+		expect((await store.getExecution('big'))?.lastSeq).toBe(5000); // the summary stays until deleteExecution
+		expect(await store.deleteEventsChunk('big', 2000)).toBe(2000);
+		expect(await store.deleteEventsChunk('big', 2000)).toBe(1000);
+		expect(await store.deleteEventsChunk('big', 2000)).toBe(0);
+		expect(await store.readEvents('big', 0, 1000)).toEqual([]);
+		expect((await store.readEvents('other', 0, 100)).length).toBe(10);
+		expect(await store.deleteEventsChunk('nope', 10)).toBe(0);
+		await expect(store.deleteEventsChunk('big', 0)).rejects.toThrow(RangeError);
+		expect(await store.deleteExecution('big')).toBe(true);
+	});
+
+	test('listEndedBefore: ended before the cutoff (as instants, any zone), ended first first; never one still running', async () => {
+		const ended = async (id: string, type: string, ts: string) => {
+			await store.createExecution(execution(id));
+			await store.appendEvents(id, [
+				{ id: 's', type: 'agent-start', ts: '2024-01-01T00:00:00.000Z' },
+				{ id: 'end', type, ts, data: type === 'error' ? { message: 'x' } : undefined }
+			]);
+		};
+		await ended('old-completed', 'agent-complete', '2025-01-05T00:00:00.000Z');
+		await ended('old-failed', 'error', '2025-01-02T00:00:00Z');
+		await ended('old-cancelled', 'cancelled', '2025-01-20T10:00:00.000+02:00');
+		// 23:00 Z on Jan 31, though as text it sorts after the cutoff.
+		await ended('old-offset', 'agent-complete', '2025-02-01T01:00:00+02:00');
+		await ended('recent', 'agent-complete', '2025-02-01T00:00:00.001Z');
+		await store.createExecution(execution('old-running'));
+		await store.appendEvents('old-running', [{ id: 's', type: 'agent-start', ts: '2020-01-01T00:00:00.000Z' }]);
+		await store.createExecution(execution('old-cancelling'));
+		await store.appendEvents('old-cancelling', [
+			{ id: 's', type: 'agent-start', ts: '2020-01-01T00:00:00.000Z' },
+			{ id: 'c', type: 'cancel-requested', ts: '2020-01-01T00:00:01.000Z' }
+		]);
+		await store.createExecution(execution('pending', { createdAt: '2020-01-01T00:00:00.000Z' }));
+
+		const cutoff = '2025-02-01T00:00:00.000Z';
+		expect(await store.listEndedBefore(cutoff, 100)).toEqual(['old-failed', 'old-completed', 'old-cancelled', 'old-offset']);
+		expect(await store.listEndedBefore(cutoff, 2)).toEqual(['old-failed', 'old-completed']);
+		expect(await store.listEndedBefore('2000-01-01T00:00:00.000Z', 100)).toEqual([]);
+		expect(await store.listEndedBefore('2030-01-01T00:00:00.000Z', 100)).toHaveLength(5);
+	});
+
+	test('incremental vacuum: deleting many events and reclaiming space shrinks the file', async () => {
+		const pragma = (name: string): number => {
+			const db = new Database(file, { readonly: true });
+			try {
+				return db.pragma(name, { simple: true }) as number;
+			} finally {
+				db.close();
+			}
+		};
+		expect(pragma('auto_vacuum')).toBe(2); // INCREMENTAL
+		await withEvents('big', 20_000, 'x'.repeat(1000));
+		await withEvents('small', 10);
+		const full = pragma('page_count');
+		expect(full).toBeGreaterThan(5000); // 20 MB at 4 KiB a page
+		while ((await store.deleteEventsChunk('big', 2000)) > 0);
+		await store.deleteExecution('big');
+		// Deleting alone only frees pages inside the file.
+		expect(pragma('page_count')).toBe(full);
+		expect(pragma('freelist_count')).toBeGreaterThan(full / 2);
+		let steps = 0;
+		let left: number;
+		do {
+			left = await store.reclaimSpace(500);
+			steps++;
+		} while (left > 0 && steps < 1000);
+		expect(left).toBe(0);
+		expect(steps).toBeGreaterThan(1); // in small steps, not all at once
+		expect(pragma('freelist_count')).toBe(0);
+		expect(pragma('page_count')).toBeLessThan(full / 4);
+		expect(await store.reclaimSpace(500)).toBe(0);
+		// The file itself shrinks once the WAL is checkpointed (at close at the latest).
+		await store.close();
+		expect(statSync(file).size).toBeLessThan((full * 4096) / 4);
+		store = createSqliteStore({ file });
+		expect((await store.readEvents('small', 0, 100)).length).toBe(10);
+	}, 60_000); // 20 MB written and given back: seconds on a busy machine
+
+	test('a database made without incremental vacuum is converted once at startup, data kept', async () => {
+		await withEvents('r1', 5);
+		await store.close();
+		const raw = new Database(file);
+		raw.pragma('auto_vacuum = NONE');
+		raw.exec('VACUUM');
+		expect(raw.pragma('auto_vacuum', { simple: true })).toBe(0);
+		raw.close();
+		store = createSqliteStore({ file });
+		const check = new Database(file, { readonly: true });
+		expect(check.pragma('auto_vacuum', { simple: true })).toBe(2);
+		check.close();
+		expect((await store.readEvents('r1', 0, 10)).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
 	});
 });
 

@@ -102,6 +102,7 @@ export interface SqliteStoreOptions {
 export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 	if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
 	const db = new Database(file);
+	useIncrementalVacuum(db);
 	db.pragma('journal_mode = WAL');
 	db.pragma('synchronous = NORMAL');
 	db.pragma('foreign_keys = ON');
@@ -154,8 +155,32 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 			'SELECT * FROM viewer_sessions WHERE id = ?'
 		),
 		deleteSession: db.prepare<[string]>('DELETE FROM viewer_sessions WHERE id = ?'),
-		deleteExpiredSessions: db.prepare<[string]>('DELETE FROM viewer_sessions WHERE expires_at < ?')
+		deleteExpiredSessions: db.prepare<[string]>('DELETE FROM viewer_sessions WHERE expires_at < ?'),
+		// A chunk is a range of the primary key: the seq `limit` places below the newest, then
+		// everything from there up. One index walk and one range delete.
+		chunkEdge: db.prepare<[string, number], { seq: number }>(
+			'SELECT seq FROM events WHERE execution_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?'
+		),
+		deleteEventsFrom: db.prepare('DELETE FROM events WHERE execution_id = ? AND seq >= ?'),
+		deleteEvents: db.prepare('DELETE FROM events WHERE execution_id = ?'),
+		deleteExecution: db.prepare('DELETE FROM executions WHERE id = ?'),
+		endedBefore: db.prepare<[string, number], { id: string }>(
+			`SELECT id FROM executions WHERE ended_at IS NOT NULL AND julianday(ended_at) < julianday(?)
+			 ORDER BY julianday(ended_at) LIMIT ?`
+		)
 	};
+
+	const deleteChunk = db.transaction((executionId: string, limit: number): number => {
+		const edge = q.chunkEdge.get(executionId, limit - 1);
+		return edge ? q.deleteEventsFrom.run(executionId, edge.seq).changes : q.deleteEvents.run(executionId).changes;
+	});
+
+	const deleteExecution = db.transaction((id: string): boolean => {
+		q.deleteEvents.run(id);
+		return q.deleteExecution.run(id).changes === 1;
+	});
+
+	const freePages = () => db.pragma('freelist_count', { simple: true }) as number;
 
 	const append = db.transaction((executionId: string, events: PreparedEvent[]): AppendResult => {
 		const row = q.getExecution.get(executionId);
@@ -316,10 +341,54 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 			q.deleteSession.run(id);
 		},
 
+		async deleteExecution(id) {
+			return deleteExecution.immediate(id);
+		},
+
+		async deleteEventsChunk(executionId, limit) {
+			if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`deleteEventsChunk: limit must be a positive integer, got ${limit}`);
+			return deleteChunk.immediate(executionId, limit);
+		},
+
+		async listEndedBefore(cutoff, limit) {
+			return q.endedBefore.all(cutoff, limit).map((row) => row.id);
+		},
+
+		async reclaimSpace(maxPages) {
+			const before = freePages();
+			if (before === 0) return 0;
+			// Moves up to maxPages pages from the end of the file into free ones and truncates it
+			// (in WAL mode the file shrinks at the next checkpoint).
+			db.pragma(`incremental_vacuum(${Math.max(1, Math.floor(maxPages))})`);
+			const after = freePages();
+			// Nothing given back (auto_vacuum is not incremental): stop, rather than loop.
+			return after < before ? after : 0;
+		},
+
 		async close() {
 			if (db.open) db.close();
 		}
 	};
+}
+
+/**
+ * Deleted rows leave free pages that SQLite reuses but never gives back unless told to.
+ * `auto_vacuum = INCREMENTAL` lets `reclaimSpace` give them back a few at a time
+ * (`PRAGMA incremental_vacuum(N)`), which never blocks for long, unlike a full `VACUUM`. A new
+ * database takes the setting at once; one created before it (Runwatch before retention) needs
+ * one `VACUUM` to take it, which rewrites the file (as long as a full copy takes, and as much
+ * free disk): done once, here, at startup.
+ */
+function useIncrementalVacuum(db: Database.Database): void {
+	const INCREMENTAL = 2;
+	if (db.pragma('auto_vacuum', { simple: true }) === INCREMENTAL) return;
+	const isNew = db.pragma('page_count', { simple: true }) === 0;
+	db.pragma('auto_vacuum = INCREMENTAL');
+	if (isNew) return; // nothing to rewrite: the setting holds from the first table on
+	console.log(`[runwatch] converting ${db.name} to incremental vacuum (one VACUUM, once; a large database takes a while)…`);
+	const started = Date.now();
+	db.exec('VACUUM');
+	console.log(`[runwatch] converted in ${Date.now() - started} ms`);
 }
 
 function migrate(db: Database.Database): void {

@@ -113,5 +113,31 @@ export interface Store {
 	getViewerSession(id: string): Promise<ViewerSessionRecord | undefined>;
 	deleteViewerSession(id: string): Promise<void>;
 
+	/**
+	 * Deletes the execution and every event it still has, in one transaction. False when there
+	 * was no such execution. One transaction holds the write lock for as long as it takes (an
+	 * embedded store blocks the whole process meanwhile): for a large execution, call
+	 * `deleteEventsChunk` until it returns 0 first.
+	 */
+	deleteExecution(id: string): Promise<boolean>;
+	/**
+	 * Deletes at most `limit` events of one execution, the newest first, in one short
+	 * transaction; returns how many went (0 when none are left). The execution stays, with its
+	 * summary: a viewer meanwhile sees fewer events, never a gap (replay from any seq reads the
+	 * oldest ones, in order).
+	 */
+	deleteEventsChunk(executionId: string, limit: number): Promise<number>;
+	/**
+	 * Ids of at most `limit` executions that ended (`endedAt`: completed, failed or cancelled)
+	 * before `cutoff` (ISO-8601), those that ended first first. Executions that have not ended
+	 * are never listed, however old.
+	 */
+	listEndedBefore(cutoff: string, limit: number): Promise<string[]>;
+	/**
+	 * Gives up to `maxPages` of the storage's free space back to the file system, in one short
+	 * step; returns how much is still free to give back (0 when done). Call it after deleting, a
+	 * step at a time. A store whose database reclaims space by itself returns 0.
+	 */
+	reclaimSpace(maxPages: number): Promise<number>;
 	close(): Promise<void>;
 }
