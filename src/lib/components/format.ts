@@ -36,7 +36,7 @@ export function formatUsage(usage: UsageTotals): string {
 	const tokens = usage.inputTokens + usage.outputTokens;
 	if (!tokens && !usage.costUsd) return '—';
 	const parts = [`${tokens.toLocaleString('en-US')} tokens`];
-	if (usage.costUsd) parts.push(`$${usage.costUsd.toFixed(usage.costUsd < 0.01 ? 4 : 2)}`);
+	if (usage.costUsd) parts.push(formatCost(usage.costUsd));
 	return parts.join(' · ');
 }
 
@@ -86,7 +86,7 @@ export function describeEvent(event: StoredEvent, stepName?: string): string {
 			const parts = [];
 			if (typeof u.inputTokens === 'number') parts.push(`${u.inputTokens} in`);
 			if (typeof u.outputTokens === 'number') parts.push(`${u.outputTokens} out`);
-			if (typeof u.costUsd === 'number') parts.push(`$${u.costUsd}`);
+			if (typeof u.costUsd === 'number') parts.push(formatCost(u.costUsd));
 			return parts.join(' · ');
 		}
 		case 'agent-start':
@@ -134,10 +134,32 @@ export function formatCount(n: number): string {
 	return n.toLocaleString('en-US');
 }
 
-/** `$0.0042`, `$1.27`, `—` for nothing spent. */
+/** Below this, a cost shows as `<$0.0001` rather than as zero. */
+const SMALLEST_COST_USD = 0.0001;
+
+/**
+ * One rule for every cost: under a dollar, to a hundredth of a cent with zeros past the cents
+ * dropped (`$0.0208`, `$0.0055`, `$0.50`); from a dollar on, to the cent (`$1.27`, `$1,204.50`).
+ * `—` for nothing spent.
+ */
 export function formatCost(usd: number): string {
-	if (!usd) return '—';
-	return `$${usd.toFixed(usd < 0.01 ? 4 : 2)}`;
+	if (!usd || !Number.isFinite(usd) || usd < 0) return '—';
+	if (usd < SMALLEST_COST_USD) return `<$${SMALLEST_COST_USD}`;
+	if (usd < 1) return `$${usd.toFixed(4).replace(/(\.\d\d\d*?)0+$/, '$1')}`;
+	// Rounds to the cent first, so that 999.999 shows as $1,000.00.
+	return `$${(Math.round(usd * 100) / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+}
+
+/** `just now`, `3 min ago`, `5 h ago`, `12 days ago`: how long before `now` a moment was. */
+export function formatAgo(ts: string | undefined, now: number): string {
+	const at = ts ? Date.parse(ts) : Number.NaN;
+	if (!Number.isFinite(at)) return '';
+	// A clock a little ahead of this viewer's is "just now" too.
+	const ms = Math.max(0, now - at);
+	if (ms < 60_000) return 'just now';
+	if (ms < 3_600_000) return `${Math.floor(ms / 60_000)} min ago`;
+	if (ms < 48 * 3_600_000) return `${Math.floor(ms / 3_600_000)} h ago`;
+	return `${Math.floor(ms / 86_400_000)} days ago`;
 }
 
 /** `812 in · 64 out`. */

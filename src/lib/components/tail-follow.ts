@@ -19,8 +19,10 @@ export class TailFollow {
 	#intentAt = 0;
 	readonly #onChange: (following: boolean) => void;
 
-	constructor(onChange: (following: boolean) => void) {
+	/** `following`: start pinned to the newest content (a running execution), or not (one that has ended reads from its start). */
+	constructor(onChange: (following: boolean) => void, following = true) {
 		this.#onChange = onChange;
+		this.#following = following;
 	}
 
 	get following(): boolean {

@@ -34,18 +34,61 @@ export interface SpanBar {
 }
 
 /**
- * A step's bar on the waterfall from `startMs` to `endMs` (the execution's end, or now). A step
- * with no end is running while the execution runs, and "unfinished" once it has ended.
+ * A step's bar on the waterfall, whose scale runs from `startMs` to `scaleEndMs`. A step with no
+ * end runs until `atMs` (now, or the execution's end): it is running while the execution runs,
+ * and "unfinished" once it has ended. Its duration is measured to `atMs`, never to the scale's
+ * end, which a running execution rounds up ahead of time.
  */
-export function spanBar(span: StepSpan, startMs: number | undefined, endMs: number, executionEnded: boolean): SpanBar | undefined {
+export function spanBar(
+	span: StepSpan,
+	startMs: number | undefined,
+	scaleEndMs: number,
+	atMs: number,
+	executionEnded: boolean
+): SpanBar | undefined {
 	if (!span.startTs || startMs === undefined) return undefined;
 	const from = Date.parse(span.startTs);
-	const to = span.endTs ? Date.parse(span.endTs) : executionEnded ? endMs : Math.max(endMs, from);
-	const total = Math.max(1, endMs - startMs);
+	const to = span.endTs ? Date.parse(span.endTs) : Math.max(atMs, from);
+	const total = Math.max(1, scaleEndMs - startMs);
 	const left = Math.min(1, Math.max(0, (from - startMs) / total));
 	const width = Math.min(1 - left, Math.max(0, (to - from) / total));
 	const state = span.endTs ? (span.failed ? 'failed' : 'done') : executionEnded ? 'unfinished' : 'running';
 	return { left, width, ms: Math.max(0, to - from), state };
+}
+
+/** The one start and end the header's duration, the timeline's offsets and its bars measure with. */
+export interface TimeBasis {
+	/** The execution's start (its first event); undefined before it has one. */
+	startMs: number | undefined;
+	/** Its end once ended; while it runs, now, or its newest event when that is later (a clock ahead of this viewer's). */
+	atMs: number;
+}
+
+function parseTs(ts: string | undefined): number | undefined {
+	const ms = ts ? Date.parse(ts) : Number.NaN;
+	return Number.isFinite(ms) ? ms : undefined;
+}
+
+/**
+ * Where an execution's time runs from and to. Running, it is never behind the newest event shown:
+ * a timeline at +0.5 s beside a header at "0 ms" (the viewer's clock behind the agent's, or not
+ * ticked yet) would be two answers to one question.
+ */
+export function timeBasis(
+	execution: { startedAt?: string; endedAt?: string },
+	events: readonly StoredEvent[],
+	now: number
+): TimeBasis {
+	const startMs = parseTs(execution.startedAt ?? events[0]?.ts);
+	const endedMs = parseTs(execution.endedAt);
+	if (endedMs !== undefined) return { startMs, atMs: endedMs };
+	const lastMs = parseTs(events.at(-1)?.ts) ?? Number.NEGATIVE_INFINITY;
+	return { startMs, atMs: Math.max(now, lastMs) };
+}
+
+/** How long the execution has run, on the same basis as the timeline; undefined before it starts. */
+export function basisElapsedMs(basis: TimeBasis): number | undefined {
+	return basis.startMs === undefined ? undefined : Math.max(0, basis.atMs - basis.startMs);
 }
 
 /**

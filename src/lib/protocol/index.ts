@@ -5,3 +5,4 @@ export * from './executions.js';
 export * from './limits.js';
 export * from './messages.js';
 export * from './reducer.js';
+export * from './stall.js';

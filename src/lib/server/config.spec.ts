@@ -110,4 +110,15 @@ describe('loadConfig', () => {
 			xffDepth: 2
 		});
 	});
+
+	test('RUNWATCH_STALL_SECONDS: ten minutes by default, whole seconds, and a wrong value says so', () => {
+		expect(loadConfig({ RUNWATCH_DATA_DIR: dir }).stallSeconds).toBe(600);
+		expect(loadConfig({ RUNWATCH_DATA_DIR: dir, RUNWATCH_STALL_SECONDS: '90' }).stallSeconds).toBe(90);
+		expect(loadConfig({ RUNWATCH_DATA_DIR: dir, RUNWATCH_STALL_SECONDS: ' ' }).stallSeconds).toBe(600);
+		for (const wrong of ['0', '-5', '1.5', '10m', 'soon', '1e3']) {
+			expect(() => loadConfig({ RUNWATCH_DATA_DIR: dir, RUNWATCH_STALL_SECONDS: wrong })).toThrow(
+				new RegExp(`^RUNWATCH_STALL_SECONDS must be a whole number of seconds.*got "${wrong}"$`)
+			);
+		}
+	});
 });

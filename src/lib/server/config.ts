@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DEFAULT_INGEST_RATE, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS } from '../protocol/limits.js';
+import { DEFAULT_STALL_SECONDS } from '../protocol/stall.js';
 import { isLoopbackHost } from './access/credentials.js';
 import { parseFrameAncestors } from './http/security-headers.js';
 
@@ -42,6 +43,11 @@ export interface RunwatchConfig {
 	addressHeader?: string;
 	/** adapter-node's `XFF_DEPTH`: trusted proxies in front, for `X-Forwarded-For`. */
 	xffDepth: number;
+	/**
+	 * An unfinished execution with no event for this long shows as stalled (RUNWATCH_STALL_SECONDS,
+	 * default ten minutes). Only pages read it: stalled is derived in the browser, never stored.
+	 */
+	stallSeconds: number;
 	/** `RUNWATCH_RETENTION_DAYS`: executions that ended more than this many days ago are deleted. */
 	retentionDays?: number;
 }
@@ -85,6 +91,16 @@ function parseIngestRate(env: NodeJS.ProcessEnv): number | undefined {
 	const value = env.RUNWATCH_INGEST_RATE?.trim().toLowerCase();
 	if (value === 'off') return undefined;
 	return parsePositiveInteger(env, 'RUNWATCH_INGEST_RATE', DEFAULT_INGEST_RATE);
+}
+
+function parseStallSeconds(env: NodeJS.ProcessEnv): number {
+	const raw = env.RUNWATCH_STALL_SECONDS?.trim();
+	if (!raw) return DEFAULT_STALL_SECONDS;
+	const seconds = Number(raw);
+	if (!/^\d+$/.test(raw) || !Number.isSafeInteger(seconds) || seconds < 1) {
+		throw new Error(`RUNWATCH_STALL_SECONDS must be a whole number of seconds, at least 1 (default ${DEFAULT_STALL_SECONDS}), got "${env.RUNWATCH_STALL_SECONDS}"`);
+	}
+	return seconds;
 }
 
 /** A positive number of days (fractions allowed), or undefined when unset. */
@@ -159,6 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RunwatchConfig
 		frameAncestors: parseFrameAncestors(env.RUNWATCH_FRAME_ANCESTORS),
 		addressHeader: env.ADDRESS_HEADER?.trim().toLowerCase() || undefined,
 		xffDepth: parsePositiveInteger(env, 'XFF_DEPTH', 1),
+		stallSeconds: parseStallSeconds(env),
 		retentionDays: parseDays(env, 'RUNWATCH_RETENTION_DAYS')
 	};
 }

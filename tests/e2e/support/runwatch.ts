@@ -48,15 +48,15 @@ export class RunwatchServer {
 	readonly dataDir: string;
 	readonly token: string;
 	port = 0;
+	/** Settings of this server's own (e.g. a short RUNWATCH_STALL_SECONDS), over the defaults below. */
+	readonly env: NodeJS.ProcessEnv;
 	private child: ChildProcess | undefined;
 	private output = '';
-	private readonly env: Record<string, string>;
 
-	/** `env`: settings for this server (e.g. RUNWATCH_VIEWER_TOKEN), over the defaults below. */
-	constructor({ dataDir, token, env = {} }: { dataDir?: string; token?: string; env?: Record<string, string> } = {}) {
+	constructor({ dataDir, token, env }: { dataDir?: string; token?: string; env?: NodeJS.ProcessEnv } = {}) {
 		this.dataDir = dataDir ?? mkdtempSync(join(tmpdir(), 'runwatch-e2e-'));
 		this.token = token ?? `e2e_${randomBytes(16).toString('hex')}`;
-		this.env = env;
+		this.env = env ?? {};
 	}
 
 	get url(): string {
@@ -80,7 +80,7 @@ export class RunwatchServer {
 		};
 		// Embedded SQLite, no cross-node bus, open viewing on loopback, the default limits and
 		// headers: whatever the shell says.
-		for (const name of ['DATABASE_URL', 'REDIS_URL', 'RUNWATCH_VIEWER_TOKEN', 'RUNWATCH_RETENTION_DAYS', 'ORIGIN', 'RUNWATCH_FRAME_ANCESTORS', 'RUNWATCH_INGEST_RATE', 'RUNWATCH_MAX_CONNECTIONS_PER_ADDRESS', 'ADDRESS_HEADER', 'XFF_DEPTH']) delete env[name];
+		for (const name of ['DATABASE_URL', 'REDIS_URL', 'RUNWATCH_VIEWER_TOKEN', 'RUNWATCH_RETENTION_DAYS', 'ORIGIN', 'RUNWATCH_FRAME_ANCESTORS', 'RUNWATCH_INGEST_RATE', 'RUNWATCH_MAX_CONNECTIONS_PER_ADDRESS', 'ADDRESS_HEADER', 'XFF_DEPTH', 'RUNWATCH_STALL_SECONDS']) delete env[name];
 		Object.assign(env, this.env);
 
 		const child = spawn(process.execPath, [ENTRY], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -21,17 +21,24 @@ export const load: PageServerLoad = async ({ locals, params, request }) => {
 	}
 
 	const id = idSchema.safeParse(params.id);
-	const execution = id.success ? await runtime.store.getExecution(id.data) : undefined;
-	if (!id.success || !execution) error(404, { message: `No execution "${params.id}"`, code: 'not_found' });
-
-	// Read after the execution row, so the tail covers at least its lastSeq; the page folds any
-	// newer events in and goes live from the highest seq it holds.
-	const events = await runtime.store.readTail(execution.id, SSR_WINDOW_EVENTS);
-	return {
-		execution,
-		events,
+	if (!id.success) error(404, { message: `No execution "${params.id}"`, code: 'not_found' });
+	const common = {
+		id: id.data,
 		// The page's own requests carry its Origin, which is what an open server asks of writes.
 		canWrite: runtime.access.mayWrite(principal, true),
 		shared: principal.kind === 'shares'
 	};
+	const execution = await runtime.store.getExecution(id.data);
+	if (!execution) {
+		// A share link's execution existed once: it was deleted, and will not come back.
+		if (principal.kind === 'shares') error(404, { message: `No execution "${params.id}"`, code: 'not_found' });
+		// Not created yet: agents print their link before their first request lands. The page waits
+		// for it and reloads this data once it exists.
+		return { ...common, execution: null, events: [] };
+	}
+
+	// Read after the execution row, so the tail covers at least its lastSeq; the page folds any
+	// newer events in and goes live from the highest seq it holds.
+	const events = await runtime.store.readTail(execution.id, SSR_WINDOW_EVENTS);
+	return { ...common, execution, events };
 };
