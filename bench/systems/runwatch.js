@@ -50,7 +50,7 @@ async function snapshotDir() {
 }
 
 /** Starts one Runwatch server. Returns what the load needs to reach it, and stop(). */
-export async function startRunwatch({ cpu, nodeArgs = [], echo = false } = {}) {
+export async function startRunwatch({ cpu, nodeArgs = [], echo = false, env = {} } = {}) {
 		const snap = await snapshotDir();
 		const dataDir = mkdtempSync(join(tmpdir(), 'runwatch-bench-'));
 		const removeDir = () => rmSync(dataDir, { recursive: true, force: true });
@@ -68,7 +68,8 @@ export async function startRunwatch({ cpu, nodeArgs = [], echo = false } = {}) {
 				HOST: '127.0.0.1',
 				RUNWATCH_DATA_DIR: dataDir,
 				RUNWATCH_INGEST_TOKEN: token,
-				NODE_ENV: 'production'
+				NODE_ENV: 'production',
+				...env
 			}
 		});
 		const baseUrl = `http://127.0.0.1:${port}`;
