@@ -34,10 +34,11 @@ import memory from './scenarios/memory.js';
 import catchup from './scenarios/catchup.js';
 import ingest from './scenarios/ingest.js';
 import fanout200 from './scenarios/fanout200.js';
+import client from './scenarios/client.js';
 
 const SYSTEMS = [runwatch, runwatchSse, socketio, wsBroadcast, wsBroadcastTick, wsBroadcastBatched];
 /** Scenarios in the default run, then those that run only when named. */
-const SCENARIOS = [fanout, latency, memory, catchup, ingest];
+const SCENARIOS = [fanout, latency, memory, catchup, ingest, client];
 const EXTRA_SCENARIOS = [fanout200];
 const ALL_SCENARIOS = [...SCENARIOS, ...EXTRA_SCENARIOS];
 
@@ -155,6 +156,8 @@ function headline(result) {
 	add('loadCpuPct', 'load cpu', ' %');
 	if (result.lost !== undefined) parts.push(`lost ${result.lost} dup ${result.duplicated} ooo ${result.outOfOrder}`);
 	if (result.timedOut) parts.push('TIMED OUT');
+	// A scenario whose figures fit none of the above says them itself.
+	if (typeof result.headline === 'string') parts.push(result.headline);
 	return parts.join('  ');
 }
 
