@@ -36,10 +36,11 @@ import ingest from './scenarios/ingest.js';
 import fanout200 from './scenarios/fanout200.js';
 import client from './scenarios/client.js';
 import otlp from './scenarios/otlp.js';
+import cliStart from './scenarios/cli-start.js';
 
 const SYSTEMS = [runwatch, runwatchSse, socketio, wsBroadcast, wsBroadcastTick, wsBroadcastBatched];
 /** Scenarios in the default run, then those that run only when named. */
-const SCENARIOS = [fanout, latency, memory, catchup, ingest, client, otlp];
+const SCENARIOS = [fanout, latency, memory, catchup, ingest, client, otlp, cliStart];
 const EXTRA_SCENARIOS = [fanout200];
 const ALL_SCENARIOS = [...SCENARIOS, ...EXTRA_SCENARIOS];
 
