@@ -37,10 +37,11 @@ import fanout200 from './scenarios/fanout200.js';
 import client from './scenarios/client.js';
 import otlp from './scenarios/otlp.js';
 import cliStart from './scenarios/cli-start.js';
+import revocation from './scenarios/revocation.js';
 
 const SYSTEMS = [runwatch, runwatchSse, socketio, wsBroadcast, wsBroadcastTick, wsBroadcastBatched];
 /** Scenarios in the default run, then those that run only when named. */
-const SCENARIOS = [fanout, latency, memory, catchup, ingest, client, otlp, cliStart];
+const SCENARIOS = [fanout, latency, memory, catchup, ingest, client, otlp, cliStart, revocation];
 const EXTRA_SCENARIOS = [fanout200];
 const ALL_SCENARIOS = [...SCENARIOS, ...EXTRA_SCENARIOS];
 
