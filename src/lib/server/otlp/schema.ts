@@ -127,7 +127,9 @@ const statusSchema = z
 	})
 	.nullish()
 	.transform((status): OtlpSpan['status'] => {
-		const code = STATUS_CODES[String(status?.code ?? 0) as keyof typeof STATUS_CODES] ?? 'unset';
+		const key = String(status?.code ?? 0);
+		// Own keys only: a code such as "constructor" must not pick up Object.prototype's.
+		const code = Object.hasOwn(STATUS_CODES, key) ? STATUS_CODES[key as keyof typeof STATUS_CODES] : 'unset';
 		return status?.message ? { code, message: status.message } : { code };
 	});
 
