@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Runwatch benchmarks (issue 5): Runwatch over WebSocket and over SSE beside Socket.IO 4 and two
 // floors of what Node itself costs (a plain `ws` broadcast loop, and the same loop batching per
-// 10 ms tick), in one run, on this machine.
+// 10 ms tick), in one run, on this machine. Issues 8 and 9 add the ways in and out: the
+// TypeScript client, OTLP ingest, the `runwatch run` start and share revocation, each beside a
+// peer measured in the same run.
 //
 //   npm run bench                          every scenario, every system, 3 runs each (median)
 //   npm run bench -- --quick               1 run each, shorter windows (about a minute)
@@ -247,7 +249,7 @@ for (const scenario of scenarios) {
 }
 
 if (report.targets.length) {
-	const text = `Targets (issue 5, ${machine.cores}-core machine)\n\n${renderTable(
+	const text = `Targets (issues 5, 8 and 9; ${machine.cores}-core machine)\n\n${renderTable(
 		['target', 'measured', 'result'],
 		report.targets.map((t) => [t.target, t.measured, t.pass ? 'PASS' : 'MISS']),
 		['l', 'r', 'l']
