@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Runwatch benchmarks (issue 5): Runwatch over WebSocket and over SSE beside Socket.IO 4 and two
 // floors of what Node itself costs (a plain `ws` broadcast loop, and the same loop batching per
-// 10 ms tick), in one run, on this machine.
+// 10 ms tick), in one run, on this machine. Issues 8 and 9 add the ways in and out: the
+// TypeScript client, OTLP ingest, the `runwatch run` start and share revocation, each beside a
+// peer measured in the same run.
 //
 //   npm run bench                          every scenario, every system, 3 runs each (median)
 //   npm run bench -- --quick               1 run each, shorter windows (about a minute)
@@ -36,10 +38,14 @@ import catchup from './scenarios/catchup.js';
 import ingest from './scenarios/ingest.js';
 import fanout200 from './scenarios/fanout200.js';
 import retention from './scenarios/retention.js';
+import client from './scenarios/client.js';
+import otlp from './scenarios/otlp.js';
+import cliStart from './scenarios/cli-start.js';
+import revocation from './scenarios/revocation.js';
 
 const SYSTEMS = [runwatch, runwatchSse, socketio, wsBroadcast, wsBroadcastTick, wsBroadcastBatched];
 /** Scenarios in the default run, then those that run only when named. */
-const SCENARIOS = [fanout, latency, memory, catchup, ingest];
+const SCENARIOS = [fanout, latency, memory, catchup, ingest, client, otlp, cliStart, revocation];
 const EXTRA_SCENARIOS = [fanout200, retention];
 const ALL_SCENARIOS = [...SCENARIOS, ...EXTRA_SCENARIOS];
 
@@ -157,6 +163,8 @@ function headline(result) {
 	add('loadCpuPct', 'load cpu', ' %');
 	if (result.lost !== undefined) parts.push(`lost ${result.lost} dup ${result.duplicated} ooo ${result.outOfOrder}`);
 	if (result.timedOut) parts.push('TIMED OUT');
+	// A scenario whose figures fit none of the above says them itself.
+	if (typeof result.headline === 'string') parts.push(result.headline);
 	return parts.join('  ');
 }
 
@@ -243,7 +251,7 @@ for (const scenario of scenarios) {
 }
 
 if (report.targets.length) {
-	const text = `Targets (issue 5, ${machine.cores}-core machine)\n\n${renderTable(
+	const text = `Targets (issues 5, 8 and 9; ${machine.cores}-core machine)\n\n${renderTable(
 		['target', 'measured', 'result'],
 		report.targets.map((t) => [t.target, t.measured, t.pass ? 'PASS' : 'MISS']),
 		['l', 'r', 'l']

@@ -4,9 +4,9 @@
 import { processCpu } from './proc.js';
 import { startWorkers } from './workers.js';
 
-/** Starts the server, runs fn(server), stops the server. */
-export async function withServer(system, ctx, fn, extraNodeArgs = []) {
-	const server = await system.start({ cpu: ctx.pin.server, nodeArgs: [...extraNodeArgs, ...ctx.serverNodeArgs], echo: ctx.echo });
+/** Starts the server (with `env` added to its environment), runs fn(server), stops the server. */
+export async function withServer(system, ctx, fn, extraNodeArgs = [], env = {}) {
+	const server = await system.start({ cpu: ctx.pin.server, nodeArgs: [...extraNodeArgs, ...ctx.serverNodeArgs], echo: ctx.echo, env });
 	try {
 		return await fn(server);
 	} catch (error) {
@@ -17,9 +17,9 @@ export async function withServer(system, ctx, fn, extraNodeArgs = []) {
 	}
 }
 
-/** Starts `count` load workers on the load cores, runs fn(workers), stops them. */
-export async function withWorkers(count, ctx, fn) {
-	const workers = await startWorkers(count, { cpus: ctx.pin.loadCpus ?? [ctx.pin.load], nodeArgs: ctx.loadNodeArgs, echo: ctx.echo });
+/** Starts `count` load workers (bench/load/worker.js, or `script`) on the load cores, runs fn(workers), stops them. */
+export async function withWorkers(count, ctx, fn, script) {
+	const workers = await startWorkers(count, { cpus: ctx.pin.loadCpus ?? [ctx.pin.load], nodeArgs: ctx.loadNodeArgs, echo: ctx.echo, ...(script ? { script } : {}) });
 	try {
 		return await fn(workers);
 	} finally {

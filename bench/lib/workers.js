@@ -5,9 +5,12 @@ import { spawnNode, stopChild } from './proc.js';
 
 const workerScript = fileURLToPath(new URL('../load/worker.js', import.meta.url));
 
-/** Starts one worker on `cpu`. Resolves once it says it is ready. */
-export async function startWorker({ cpu, label = 'load', nodeArgs = [], echo = false } = {}) {
-	const { child, output } = spawnNode([workerScript], { cpu, label, echo, nodeArgs, ipc: true });
+/**
+ * Starts one worker on `cpu` (`script`: another load script speaking the same IPC, see
+ * bench/load/ipc.js; default bench/load/worker.js). Resolves once it says it is ready.
+ */
+export async function startWorker({ cpu, label = 'load', nodeArgs = [], echo = false, script = workerScript } = {}) {
+	const { child, output } = spawnNode([script], { cpu, label, echo, nodeArgs, ipc: true });
 	const pending = new Map();
 	let nextId = 1;
 	let exited = false;

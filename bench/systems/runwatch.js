@@ -83,7 +83,8 @@ export async function startRunwatch({ cpu, nodeArgs = [], echo = false, dataDir:
 		});
 		const baseUrl = `http://127.0.0.1:${port}`;
 		try {
-			await waitForHttp(`${baseUrl}/api/executions?limit=1`, { child, output });
+			// With a viewer token the list needs one: a 401 then says the server is up.
+			await waitForHttp(`${baseUrl}/api/executions?limit=1`, { child, output, okStatus: extraEnv.RUNWATCH_VIEWER_TOKEN ? 401 : 200 });
 		} catch (error) {
 			await stopChild(child, 1000);
 			removeDir();
