@@ -7,7 +7,9 @@ const config = {
 	kit: {
 		// adapter-node gives us `build/handler.js`; `server/index.js` wraps it so that
 		// WebSocket upgrades reach the hub (SvelteKit itself never sees upgrades).
-		adapter: adapter({ out: 'build' }),
+		// `npm test` builds into a folder of its own (RUNWATCH_BUILD_DIR, see scripts/test.js), so
+		// that it never replaces the build a running `npm start` serves.
+		adapter: adapter({ out: process.env.RUNWATCH_BUILD_DIR || 'build' }),
 		// The API takes JSON only (415 otherwise) behind a bearer token, and answers a form post in
 		// its own JSON error shape; hooks.server.ts checks the origin of form posts to pages.
 		csrf: { trustedOrigins: ['*'] },

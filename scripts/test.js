@@ -25,6 +25,10 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
+// The tests build and serve their own copy, never the `build/` a running `npm start` serves
+// (rebuilding under a live server breaks every request it answers until it restarts). Every
+// step below inherits this: the build writes there, the test servers serve from there.
+process.env.RUNWATCH_BUILD_DIR ??= join(root, '.test-build');
 const reports = join(root, 'test-results/reports');
 const vitestReport = join(reports, 'vitest.json');
 const playwrightReport = join(reports, 'playwright.json');
@@ -124,7 +128,7 @@ mkdirSync(reports, { recursive: true });
 heading('Building (npm run build)');
 const buildCode = run('npm', ['run', 'build']);
 if (buildCode !== 0) {
-	console.error('\nThe build failed, so no tests ran (the integration and browser tests need build/).');
+	console.error(`\nThe build failed, so no tests ran (the integration and browser tests need a build in ${process.env.RUNWATCH_BUILD_DIR}).`);
 	record('npm run build', buildCode, undefined);
 	summary();
 }

@@ -4,11 +4,16 @@
 import http from 'node:http';
 import { hostname, networkInterfaces } from 'node:os';
 import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const handlerFile = fileURLToPath(new URL('../build/handler.js', import.meta.url));
+// `build/` unless RUNWATCH_BUILD_DIR says otherwise (`npm test` serves its own build from there).
+const buildDir = process.env.RUNWATCH_BUILD_DIR
+	? resolve(process.env.RUNWATCH_BUILD_DIR)
+	: fileURLToPath(new URL('../build', import.meta.url));
+const handlerFile = join(buildDir, 'handler.js');
 if (!existsSync(handlerFile)) {
-	console.error('No production build found. Run `npm run build` first (or `npm run dev` for development).');
+	console.error(`No production build found in ${buildDir}. Run \`npm run build\` first (or \`npm run dev\` for development).`);
 	process.exit(1);
 }
 

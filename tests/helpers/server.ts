@@ -7,15 +7,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** Where the production build under test is: `npm test` builds into its own folder (scripts/test.js). */
+export const BUILD_DIR = process.env.RUNWATCH_BUILD_DIR ? resolve(process.env.RUNWATCH_BUILD_DIR) : join(ROOT, 'build');
 export const TEST_TOKEN = 'test-ingest-token-0123456789abcdef';
 
 /** Throws a sentence saying what to do when there is no production build to test. */
 export function assertBuilt(): void {
-	const handler = join(ROOT, 'build', 'handler.js');
+	const handler = join(BUILD_DIR, 'handler.js');
 	if (!existsSync(handler)) {
 		throw new Error(`No production build at ${handler}. Run \`npm run build\` before the integration tests.`);
 	}

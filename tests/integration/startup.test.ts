@@ -76,3 +76,29 @@ test('binds 127.0.0.1 by default (HOST unset)', async () => {
 		expect(error).toBe('ECONNREFUSED');
 	}
 });
+
+// `npm test` must never rebuild the `build/` a running `npm start` serves: it builds into
+// RUNWATCH_BUILD_DIR (scripts/test.js), and the production entry serves from there.
+test('the production entry serves the build in RUNWATCH_BUILD_DIR, and names the folder when there is none', async () => {
+	const { spawnSync } = await import('node:child_process');
+	const { mkdtempSync, rmSync } = await import('node:fs');
+	const { tmpdir } = await import('node:os');
+	const { BUILD_DIR, ROOT } = await import('../helpers/server.js');
+	if (process.env.npm_lifecycle_event === 'test') {
+		// Under `npm test`, the suite itself runs on a build of its own, not the user's.
+		expect(BUILD_DIR).not.toBe(join(ROOT, 'build'));
+	}
+	const empty = mkdtempSync(join(tmpdir(), 'runwatch-nobuild-'));
+	try {
+		const result = spawnSync(process.execPath, ['server/index.js'], {
+			cwd: ROOT,
+			env: { ...process.env, RUNWATCH_BUILD_DIR: empty, PORT: '0', RUNWATCH_DATA_DIR: join(empty, 'data') },
+			encoding: 'utf8',
+			timeout: 20_000
+		});
+		expect(result.status).toBe(1);
+		expect(result.stderr).toContain(`No production build found in ${empty}`);
+	} finally {
+		rmSync(empty, { recursive: true, force: true });
+	}
+});
