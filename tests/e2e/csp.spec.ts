@@ -117,15 +117,19 @@ test('the empty list, and its Run demo agent form leading to a live page; no CSP
 	expect(await seen.problems()).toEqual([]);
 });
 
-test('the error page (unknown execution) and a 404 page render under the policy; no CSP violation', async ({ page }) => {
+test('the error page (an id that cannot exist), a 404 page and the waiting page render under the policy; no CSP violation', async ({ page }) => {
 	// The document's own 404 is reported in the console by Chromium; that is not a problem.
 	const seen = await watch(page, { allow: [/Failed to load resource: the server responded with a status of 404/] });
-	for (const path of ['/executions/no-such-execution', '/no/such/page']) {
+	for (const path of ['/executions/not%20an%20id', '/no/such/page']) {
 		const response = await page.goto(path);
 		expect(response?.status(), path).toBe(404);
 		expectSecurityHeaders(response);
 		await expect(page.getByTestId('error-page'), path).toBeVisible();
 	}
+	// An id nobody has created yet: the page waits for it (agents print their URL first).
+	const waiting = await page.goto('/executions/not-yet-created');
+	expect(waiting?.status()).toBe(200);
+	expectSecurityHeaders(waiting);
 	expect(await seen.problems()).toEqual([]);
 });
 
