@@ -19,7 +19,8 @@ test('5. eight tabs behind an SSE-only nginx: one shared stream, every tab live 
 	startProxy
 }, testInfo) => {
 	// Eight page loads: a few seconds here, much more on a busy CI machine.
-	test.setTimeout(90_000);
+	// Eight tabs opened one after another on a busy 2-core machine: generous.
+	test.setTimeout(240_000);
 	const proxy = await startProxy({ blockUpgrade: true, proxyBuffering: 'off' });
 	const id = executionId('proxy-tabs');
 	await server.createExecution({ id, agent: { name: 'e2e-tabs-agent' } });
