@@ -5,8 +5,10 @@
  *
  * One fresh database for this file (dropped afterwards); tables emptied between tests.
  */
+import { createServer, type Socket } from 'node:net';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { PG_CONNECT_TIMEOUT_SECONDS, PG_POOL_MAX } from '../../src/lib/protocol/limits.js';
 import { RunwatchError } from '../../src/lib/server/errors.js';
 import { PG_MIGRATIONS } from '../../src/lib/server/store/pg-migrations.js';
 import { createPostgresStore } from '../../src/lib/server/store/postgres.js';
@@ -124,4 +126,48 @@ describe('PostgreSQL only', () => {
 		const error = await store.ping().catch((e: unknown) => e);
 		expect((error as RunwatchError).code).toBe('unavailable');
 	});
+
+	pgTest(`one store holds at most PG_POOL_MAX (${PG_POOL_MAX}) connections, however many requests wait`, async () => {
+		const { url, name } = requireDb();
+		const store = await createPostgresStore({ url });
+		const admin = postgres(url, { max: 1 });
+		try {
+			const ids = Array.from({ length: PG_POOL_MAX * 3 }, (_, i) => `pool-${i}`);
+			for (const id of ids) await store.createExecution({ id, agent: { name: 'a' }, metadata: {}, createdAt: '2025-01-01T00:00:00.000Z' });
+			let most = 0;
+			let busy = true;
+			const watch = (async () => {
+				while (busy) {
+					const [row] = await admin<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = ${name} AND application_name = 'runwatch'`;
+					most = Math.max(most, row!.n);
+					await new Promise((r) => setTimeout(r, 5));
+				}
+			})();
+			await Promise.all(
+				ids.flatMap((id) => [1, 2, 3].map((b) => store.appendEvents(id, [{ id: `e${b}`, type: 'output', ts: '2025-01-01T00:00:01.000Z' }])))
+			);
+			busy = false;
+			await watch;
+			expect(most).toBeGreaterThan(1); // it did open several
+			expect(most).toBeLessThanOrEqual(PG_POOL_MAX);
+		} finally {
+			await admin.end();
+			await store.close();
+		}
+	});
+
+	pgTest(`a database that accepts the connection but never answers: startup gives up after PG_CONNECT_TIMEOUT_SECONDS (${PG_CONNECT_TIMEOUT_SECONDS} s), naming DATABASE_URL`, async () => {
+		const sockets = new Set<Socket>();
+		const silent = createServer((socket) => sockets.add(socket));
+		await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+		const port = (silent.address() as { port: number }).port;
+		const started = Date.now();
+		try {
+			await expect(createPostgresStore({ url: `postgres://postgres@127.0.0.1:${port}/x` })).rejects.toThrow(/^DATABASE_URL: .*127\.0\.0\.1:\d+\/x: .*timeout/i);
+			expect(Date.now() - started).toBeGreaterThanOrEqual((PG_CONNECT_TIMEOUT_SECONDS - 1) * 1000);
+		} finally {
+			for (const socket of sockets) socket.destroy();
+			silent.close();
+		}
+	}, 60_000);
 });
