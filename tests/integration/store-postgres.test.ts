@@ -84,7 +84,7 @@ describe('PostgreSQL only', () => {
 		}
 	});
 
-	pgTest('a present but wrong DATABASE_URL rejects with a sentence naming it (unreachable, no such database, no such role)', async () => {
+	pgTest('a present but wrong DATABASE_URL rejects with a sentence naming it (unreachable, no such database, no such role, not a URL)', async () => {
 		const { url } = requireDb();
 		const wrong = (change: (u: URL) => void) => {
 			const u = new URL(url);
@@ -98,6 +98,8 @@ describe('PostgreSQL only', () => {
 		await expect(createPostgresStore({ url: wrong((u) => (u.username = 'runwatch_no_such_role')) })).rejects.toThrow(
 			/^DATABASE_URL: .*runwatch_no_such_role/
 		);
+		await expect(createPostgresStore({ url: 'postgres://127.0.0.1:notaport/x' })).rejects.toThrow(/^DATABASE_URL is not a usable PostgreSQL URL \(Invalid URL\)/);
+		await expect(createPostgresStore({ url: 'postgres://%zz@127.0.0.1/x' })).rejects.toThrow(/^DATABASE_URL is not a usable PostgreSQL URL/);
 	});
 
 	pgTest('a connection lost during a request is RunwatchError unavailable (503, Retry-After)', async () => {

@@ -118,7 +118,7 @@ export async function createPostgresStore({ url, max = PG_POOL_MAX }: PostgresSt
 			// Pipelined: the look-up of ids runs after the row lock is taken, so nothing for this
 			// execution can be inserted between it and our insert.
 			const [[row], known] = await Promise.all([
-				tx<ExecutionRow[]>`SELECT * FROM executions WHERE id = ${executionId} FOR UPDATE`,
+				tx<ExecutionRow[]>`SELECT * FROM executions WHERE id = ${executionId} FOR NO KEY UPDATE`,
 				tx<{ id: string; seq: number }[]>`SELECT id, seq FROM events WHERE execution_id = ${executionId} AND id = ANY(${tx.array(ids)}::text[])`
 			]);
 			if (!row) throw new RunwatchError('not_found', `No execution "${executionId}". Create it with POST /api/executions first.`);
