@@ -10,6 +10,8 @@
 //   npm run bench -- --scenario fanout,latency --systems runwatch,socketio --runs 5
 //   npm run bench -- --scenario fanout200  the earlier issue's 200-subscriber fan-out
 //   npm run bench -- --scenario retention  ingest p99 while retention deletes a million events
+//   npm run bench -- --scenario ingest --systems runwatch,runwatch-pg
+//                                           ingest into SQLite beside PostgreSQL (DATABASE_URL)
 //   npm run bench -- --profile             also write V8 CPU profiles (node --cpu-prof) of every
 //                                           server to bench/results/profiles/ and print hot spots
 //
@@ -27,6 +29,7 @@ import { medianOf } from './lib/stats.js';
 import { fmt, renderTable } from './lib/table.js';
 import runwatch from './systems/runwatch.js';
 import runwatchSse from './systems/runwatch-sse.js';
+import runwatchPg from './systems/runwatch-pg.js';
 import socketio from './systems/socketio.js';
 import wsBroadcast from './systems/ws-broadcast.js';
 import wsBroadcastTick from './systems/ws-broadcast-tick.js';
@@ -43,7 +46,7 @@ import otlp from './scenarios/otlp.js';
 import cliStart from './scenarios/cli-start.js';
 import revocation from './scenarios/revocation.js';
 
-const SYSTEMS = [runwatch, runwatchSse, socketio, wsBroadcast, wsBroadcastTick, wsBroadcastBatched];
+const SYSTEMS = [runwatch, runwatchSse, runwatchPg, socketio, wsBroadcast, wsBroadcastTick, wsBroadcastBatched];
 /** Scenarios in the default run, then those that run only when named. */
 const SCENARIOS = [fanout, latency, memory, catchup, ingest, client, otlp, cliStart, revocation];
 const EXTRA_SCENARIOS = [fanout200, retention];

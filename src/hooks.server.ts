@@ -6,8 +6,8 @@ import { getRuntime } from '$lib/server/runtime';
 import { secureResponse } from '$lib/server/http/security-headers';
 
 /** Creates the runtime (store, hub, WebSocket server) once, at startup rather than on first request. */
-export const init: ServerInit = () => {
-	getRuntime();
+export const init: ServerInit = async () => {
+	await getRuntime();
 };
 
 const FORM_TYPES = /^(application\/x-www-form-urlencoded|multipart\/form-data|text\/plain)/i;
@@ -47,7 +47,7 @@ async function guardPage(event: Parameters<Handle>[0]['event']): Promise<void> {
 }
 
 export const handle: Handle = async ({ event, resolve }) => {
-	event.locals.runwatch = getRuntime();
+	event.locals.runwatch = await getRuntime();
 	// nosniff, Referrer-Policy, and frame-ancestors added to the page's CSP (server/index.js sets
 	// the same for what never reaches SvelteKit: the ingest fast path, static files, and
 	// redirects thrown from here).

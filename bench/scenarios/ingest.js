@@ -8,6 +8,8 @@ export default {
 	name: 'ingest',
 	description: 'E events in HTTP batches of B, K in flight, acknowledged after commit: committed events/s',
 	systems: ['runwatch'],
+	// On PostgreSQL when named (it needs a local PostgreSQL): --systems runwatch,runwatch-pg
+	optionalSystems: ['runwatch-pg'],
 	notApplicable: { 'runwatch-sse': 'same ingest path as Runwatch', socketio: 'no storage', 'ws-broadcast': 'no storage', 'ws-broadcast-tick': 'no storage' },
 	defaults: { events: 200000, batch: 100, inFlight: 8, payloadBytes: 100, timeoutMs: 120000, warmupEvents: 10000 },
 	quick: { events: 50000, warmupEvents: 5000 },
@@ -56,7 +58,15 @@ export default {
 
 	targets(summary) {
 		const s = summary.find((x) => x.system === 'runwatch');
-		if (!s?.median) return [];
-		return [{ target: `ingest ${s.label}: > 50,000 events/s`, measured: `${fmt(s.median.eventsPerSec)} events/s`, pass: s.median.eventsPerSec > 50000 }];
+		const pg = summary.find((x) => x.system === 'runwatch-pg');
+		const targets = [];
+		if (s?.median) targets.push({ target: `ingest ${s.label}: > 50,000 events/s`, measured: `${fmt(s.median.eventsPerSec)} events/s`, pass: s.median.eventsPerSec > 50000 });
+		// Issue 11 asks 30,000 events/s of 3 nodes on PostgreSQL; one node is shown against it
+		// and beside SQLite from the same run.
+		if (pg?.median) {
+			const ratio = s?.median ? ` (${(pg.median.eventsPerSec / s.median.eventsPerSec).toFixed(2)}× SQLite)` : '';
+			targets.push({ target: `ingest ${pg.label}, 1 node: ≥ 30,000 events/s`, measured: `${fmt(pg.median.eventsPerSec)} events/s${ratio}`, pass: pg.median.eventsPerSec >= 30000 });
+		}
+		return targets;
 	}
 };

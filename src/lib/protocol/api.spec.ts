@@ -87,6 +87,7 @@ test('every error code maps to a 4xx/5xx status and the mapping is stable', () =
 	expect(statusForCode('not_found')).toBe(404);
 	expect(statusForCode('payload_too_large')).toBe(413);
 	expect(statusForCode('unsupported_media_type')).toBe(415);
+	expect(statusForCode('unavailable')).toBe(503);
 	expect(CLOSE_CODES.goingAway).toBe(1001);
 	expect(CLOSE_CODES.messageTooBig).toBe(1009);
 });

@@ -20,6 +20,8 @@ export const ERROR_CODES = {
 	/** Too many WebSocket and SSE streams open from one client address. */
 	too_many_connections: 429,
 	shutting_down: 503,
+	/** A service the server depends on (the PostgreSQL database) cannot be reached; `Retry-After` says when to retry. */
+	unavailable: 503,
 	internal: 500
 } as const;
 

@@ -162,3 +162,16 @@ export const MAX_OTLP_BODY_BYTES = 8 * 1024 * 1024;
  * timeline shows a prompt, it is not an archive of it.
  */
 export const MAX_OTLP_STRING_CHARS = 32 * 1024;
+
+/**
+ * Connections one node keeps open to PostgreSQL (`DATABASE_URL`). Appends to one execution wait
+ * for each other on its row anyway; ten lets ten executions write at once per node while three
+ * nodes stay well inside PostgreSQL's default of 100 connections.
+ */
+export const PG_POOL_MAX = 10;
+
+/**
+ * Seconds to wait for a PostgreSQL connection before giving up: at startup (which then stops,
+ * naming DATABASE_URL) and during a request (answered 503 `unavailable` with `Retry-After`).
+ */
+export const PG_CONNECT_TIMEOUT_SECONDS = 10;

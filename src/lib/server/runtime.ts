@@ -1,11 +1,10 @@
-import { join } from 'node:path';
 import { loadConfig, type RunwatchConfig } from './config.js';
 import { RunwatchError } from './errors.js';
 import { Access } from './access/access.js';
 import { Hub } from './hub/hub.js';
 import type { ViewerSession } from './session/viewer-session.js';
 import type { SseStream } from './sse/sse-stream.js';
-import { createSqliteStore } from './store/sqlite.js';
+import { createStore } from './store/create.js';
 import type { Store } from './store/store.js';
 import { WsServer } from './ws/ws-server.js';
 import { tryFastIngest } from './http/fast-ingest.js';
@@ -57,12 +56,24 @@ export interface Runtime {
 }
 
 const KEY = Symbol.for('runwatch.runtime');
-type Holder = { [KEY]?: Runtime };
+const PENDING = Symbol.for('runwatch.runtime.pending');
+type Holder = { [KEY]?: Runtime; [PENDING]?: Promise<Runtime> };
 
-export function getRuntime(): Runtime {
+/**
+ * The process's runtime, created on first call (the store connects and migrates first, hence
+ * async). Once resolved it is also under the global symbol, where the Node entry finds it.
+ */
+export function getRuntime(): Promise<Runtime> {
 	const holder = globalThis as Holder;
-	holder[KEY] ??= createRuntime(loadConfig());
-	return holder[KEY];
+	if (holder[KEY]) return Promise.resolve(holder[KEY]);
+	holder[PENDING] ??= createRuntime(loadConfig()).then(
+		(runtime) => (holder[KEY] = runtime),
+		(error: unknown) => {
+			holder[PENDING] = undefined; // a later call may try again (dev server after a fix)
+			throw error;
+		}
+	);
+	return holder[PENDING];
 }
 
 /** The runtime if one was created (the Node entry asks before SvelteKit has loaded). */
@@ -70,11 +81,8 @@ export function peekRuntime(): Runtime | undefined {
 	return (globalThis as Holder)[KEY];
 }
 
-export function createRuntime(config: RunwatchConfig): Runtime {
-	if (config.databaseUrl) {
-		throw new Error('DATABASE_URL (PostgreSQL) is not supported by this build yet; unset it to use SQLite.');
-	}
-	const store = createSqliteStore({ file: join(config.dataDir, 'runwatch.sqlite') });
+export async function createRuntime(config: RunwatchConfig): Promise<Runtime> {
+	const store = await createStore(config);
 	const hub = new Hub({ store });
 	const access = new Access({ ingestToken: config.ingestToken, host: config.host, viewerToken: config.viewerToken, store });
 	const connections = new ConnectionLimiter(config.maxConnectionsPerAddress);
@@ -171,7 +179,7 @@ function banner(config: RunwatchConfig, url: string): string {
 	const post = (path: string, body: string) =>
 		`  curl -s -X POST ${url}${path} -H "Authorization: Bearer ${auth}" -H "Content-Type: application/json" -d '${body}'`;
 	return [
-		`Runwatch is live at ${url}  (storage: SQLite in ${config.dataDir})`,
+		`Runwatch is live at ${url}  (storage: ${storageName(config)})`,
 		...viewing,
 		token,
 		'Send a first execution:',
@@ -179,4 +187,15 @@ function banner(config: RunwatchConfig, url: string): string {
 		post('/api/executions/hello/events', '{"events":[{"type":"output","data":{"text":"Hello, Runwatch\\n"}},{"type":"agent-complete"}]}'),
 		`  then open ${url}/executions/hello  (or run the demo agent: npm run demo)`
 	].join('\n');
+}
+
+/** Where the data lives, for the banner: never the database URL itself (it may hold a password). */
+function storageName(config: RunwatchConfig): string {
+	if (!config.databaseUrl) return `SQLite in ${config.dataDir}`;
+	try {
+		const url = new URL(config.databaseUrl);
+		return `PostgreSQL at ${url.hostname}${url.port ? ':' + url.port : ''}${url.pathname}`;
+	} catch {
+		return 'PostgreSQL';
+	}
 }

@@ -17,14 +17,16 @@ export function runwatchDevSockets(): Plugin {
 			server.httpServer?.once('listening', () => {
 				const url = server.resolvedUrls?.local[0]?.replace(/\/$/, '') ?? 'http://localhost:5173';
 				loadRuntime()
-					.then((mod) => server.config.logger.info('\n' + mod.getRuntime().banner(url) + '\n'))
+					.then((mod) => mod.getRuntime())
+					.then((runtime) => server.config.logger.info('\n' + runtime.banner(url) + '\n'))
 					.catch((error: unknown) => server.config.logger.error(`[runwatch] could not start: ${String(error)}`));
 			});
 			server.httpServer?.on('upgrade', (request, socket, head) => {
 				const path = (request.url ?? '').split('?')[0];
 				if (path !== WS_PATH) return;
 				loadRuntime()
-					.then((mod) => mod.getRuntime().ws.handleUpgrade(request, socket, head))
+					.then((mod) => mod.getRuntime())
+					.then((runtime) => runtime.ws.handleUpgrade(request, socket, head))
 					.catch((error: unknown) => {
 						server.config.logger.error(`[runwatch] WebSocket upgrade failed: ${String(error)}`);
 						socket.destroy();

@@ -3,90 +3,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ListQuery } from '../../protocol/api.js';
 import type { StoredEvent } from '../../protocol/events.js';
-import type { Execution, ExecutionStatus } from '../../protocol/executions.js';
-import { applyEvent, type ExecutionState } from '../../protocol/reducer.js';
+import { applyEvent } from '../../protocol/reducer.js';
 import { RunwatchError } from '../errors.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import type { AppendResult, IngestResult, ListResult, NewExecution, PreparedEvent, ShareRecord, Store, StoredRow } from './store.js';
-
-interface ExecutionRow {
-	id: string;
-	agent: string;
-	department: string | null;
-	metadata: string;
-	created_at: string;
-	updated_at: string;
-	status: ExecutionStatus;
-	started_at: string | null;
-	ended_at: string | null;
-	last_seq: number;
-	input_tokens: number;
-	output_tokens: number;
-	cost_usd: number;
-	error: string | null;
-	cancel_requested_at: string | null;
-	cancel_reason: string | null;
-}
-
-function toExecution(row: ExecutionRow): Execution {
-	const execution: Execution = {
-		id: row.id,
-		agent: JSON.parse(row.agent),
-		metadata: JSON.parse(row.metadata),
-		createdAt: row.created_at,
-		updatedAt: row.updated_at,
-		status: row.status,
-		lastSeq: row.last_seq,
-		usage: { inputTokens: row.input_tokens, outputTokens: row.output_tokens, costUsd: row.cost_usd }
-	};
-	if (row.department) execution.department = JSON.parse(row.department);
-	if (row.started_at) execution.startedAt = row.started_at;
-	if (row.ended_at) execution.endedAt = row.ended_at;
-	if (row.error) execution.error = row.error;
-	if (row.cancel_requested_at) execution.cancelRequestedAt = row.cancel_requested_at;
-	if (row.cancel_reason) execution.cancelReason = row.cancel_reason;
-	return execution;
-}
-
-function toState(row: ExecutionRow): ExecutionState {
-	const state: ExecutionState = {
-		status: row.status,
-		lastSeq: row.last_seq,
-		usage: { inputTokens: row.input_tokens, outputTokens: row.output_tokens, costUsd: row.cost_usd }
-	};
-	if (row.started_at) state.startedAt = row.started_at;
-	if (row.ended_at) state.endedAt = row.ended_at;
-	if (row.error) state.error = row.error;
-	if (row.cancel_requested_at) state.cancelRequestedAt = row.cancel_requested_at;
-	if (row.cancel_reason) state.cancelReason = row.cancel_reason;
-	return state;
-}
-
-interface ShareRow {
-	id: string;
-	execution_id: string;
-	token_hash: string;
-	created_at: string;
-	expires_at: string | null;
-	revoked_at: string | null;
-}
-
-function toShare(row: ShareRow): ShareRecord {
-	const share: ShareRecord = { id: row.id, executionId: row.execution_id, createdAt: row.created_at };
-	if (row.expires_at) share.expiresAt = row.expires_at;
-	if (row.revoked_at) share.revokedAt = row.revoked_at;
-	return share;
-}
-
-/** Builds the stored form with a fixed key order, so the JSON text is the same every time. */
-function toStoredEvent(event: PreparedEvent, seq: number): StoredEvent {
-	const stored: StoredEvent = { seq, id: event.id, type: event.type, ts: event.ts };
-	if (event.stepId !== undefined) stored.stepId = event.stepId;
-	if (event.parentStepId !== undefined) stored.parentStepId = event.parentStepId;
-	if (event.data !== undefined) stored.data = event.data;
-	return stored;
-}
+import { storedJson, toExecution, toShare, toState, toStoredEvent, type ExecutionRow, type ShareRow } from './rows.js';
+import type { AppendResult, IngestResult, ListResult, NewExecution, PreparedEvent, Store, StoredRow } from './store.js';
 
 export interface SqliteStoreOptions {
 	/** Path of the database file, or ':memory:'. */
@@ -192,9 +114,8 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 		for (const event of events) {
 			const seq = state.lastSeq + 1;
 			const storedEvent = toStoredEvent(event, seq);
-			// Serialised once: from the caller's JSON of the event when it has one (same fields,
-			// same order, `seq` first), else here.
-			const json = event.json !== undefined ? `{"seq":${seq},${event.json.slice(1)}` : JSON.stringify(storedEvent);
+			// Serialised once (rows.ts: from the caller's JSON of the event when it has one).
+			const json = storedJson(event, storedEvent);
 			if (q.insertEvent.run(executionId, seq, event.id, event.type, json).changes === 0) {
 				results.push({ id: event.id, seq: q.findEvent.get(executionId, event.id)!.seq, duplicate: true });
 				continue;
@@ -363,6 +284,11 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 			const after = freePages();
 			// Nothing given back (auto_vacuum is not incremental): stop, rather than loop.
 			return after < before ? after : 0;
+		},
+
+		// Embedded: the database is this process, there whenever the store is open.
+		async ping() {
+			if (!db.open) throw new RunwatchError('unavailable', 'The store is closed');
 		},
 
 		async close() {

@@ -74,10 +74,20 @@ export interface ListResult {
 }
 
 /**
- * Storage behind the hub and the routes. Implementations: `sqlite.ts` (embedded default).
+ * Storage behind the hub and the routes. Implementations: `sqlite.ts` (embedded default, one
+ * process) and `postgres.ts` (`DATABASE_URL`, any number of nodes on one database).
+ *
  * Every method resolves only after its write is committed. `appendEvents` assigns seq inside
  * its write transaction: 1, 2, 3 … per execution, gapless, in commit order, and stores an event
  * id at most once per execution.
+ *
+ * Concurrency rule: any method may be called while others are still pending, from any number of
+ * callers, and (PostgreSQL) from any number of processes on the same database. Appends to one
+ * execution are serialised by the store (SQLite: one synchronous transaction at a time;
+ * PostgreSQL: the execution's row is locked for the append's transaction), so two appends never
+ * get the same seq nor leave a gap, and a batch retried anywhere gets the seqs stored first.
+ * Callers need no lock of their own. A store whose database cannot be reached rejects with
+ * RunwatchError `unavailable` (503, retry later), never with a half-applied write.
  */
 export interface Store {
 	readonly kind: 'sqlite' | 'postgres';
@@ -139,5 +149,7 @@ export interface Store {
 	 * step at a time. A store whose database reclaims space by itself returns 0.
 	 */
 	reclaimSpace(maxPages: number): Promise<number>;
+	/** Resolves when the database answers (readiness checks); rejects with `unavailable` when not. */
+	ping(): Promise<void>;
 	close(): Promise<void>;
 }
