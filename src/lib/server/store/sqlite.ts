@@ -365,6 +365,11 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 			return after < before ? after : 0;
 		},
 
+		async ping() {
+			// Throws when the database is closed or its file can no longer be read.
+			db.prepare('SELECT 1 FROM executions LIMIT 1').get();
+		},
+
 		async close() {
 			if (db.open) db.close();
 		}

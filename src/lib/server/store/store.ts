@@ -139,5 +139,7 @@ export interface Store {
 	 * step at a time. A store whose database reclaims space by itself returns 0.
 	 */
 	reclaimSpace(maxPages: number): Promise<number>;
+	/** Resolves when the store answers a trivial query (`/readyz`); rejects when it does not. */
+	ping(): Promise<void>;
 	close(): Promise<void>;
 }
