@@ -35,6 +35,13 @@ function events(ids: string[], type = 'output'): PreparedEvent[] {
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('createExecution / getExecution', () => {
+	test('ping answers while open and rejects once closed (readiness)', async () => {
+		const own = createSqliteStore({ file: ':memory:' });
+		await expect(own.ping()).resolves.toBeUndefined();
+		await own.close();
+		await expect(own.ping()).rejects.toThrow();
+	});
+
 	test('creates once; a second create returns the existing one unchanged', async () => {
 		const first = await store.createExecution(
 			execution('r1', { department: { name: 'research', floor: 3 }, metadata: { env: 'prod' }, agent: { name: 'a', v: '2' } })
