@@ -88,6 +88,7 @@ export class RedisBus implements Bus {
 	/** The sentence logged for the current outage (logged once, not per retry). */
 	#down: string | undefined = 'not connected yet';
 	#closed = false;
+	#subscribed = false;
 
 	constructor(options: RedisBusOptions) {
 		this.#url = options.url;
@@ -123,6 +124,11 @@ export class RedisBus implements Bus {
 			.then(() =>
 				this.#sub.subscribe([this.#broadcast, this.#channelOf(this.nodeId)], (payload) => this.#receive(payload))
 			)
+			.then(() => {
+				// Ready only once subscribed (a reconnect restores the subscriptions before `ready`).
+				this.#subscribed = true;
+				this.#resync.emit();
+			})
 			.catch((error) => this.#onError(error));
 		return this;
 	}
@@ -149,12 +155,13 @@ export class RedisBus implements Bus {
 
 	status(): BusStatus {
 		if (this.#closed) return { ok: false, detail: 'closed' };
-		if (this.#pub.isReady && this.#sub.isReady) return { ok: true, detail: `redis at ${this.#where}` };
+		if (this.#pub.isReady && this.#sub.isReady && this.#subscribed) return { ok: true, detail: `redis at ${this.#where}` };
 		return { ok: false, detail: this.#down ?? `REDIS_URL: redis at ${this.#where} is reconnecting` };
 	}
 
 	async ping(): Promise<void> {
-		if (!this.#pub.isReady || !this.#sub.isReady) throw new Error(this.status().detail);
+		const status = this.status();
+		if (!status.ok) throw new Error(status.detail);
 		let timer: NodeJS.Timeout | undefined;
 		try {
 			await Promise.race([
@@ -173,7 +180,14 @@ export class RedisBus implements Bus {
 		this.#closed = true;
 		this.#handlers.clear();
 		this.#resync.clear();
-		await Promise.all([this.#pub, this.#sub].map((client) => (client.isOpen ? client.close().catch(() => client.destroy()) : undefined)));
+		// A client still reconnecting is dropped at once; a connected one finishes what it sent.
+		await Promise.all(
+			[this.#pub, this.#sub].map((client) => {
+				if (!client.isOpen) return undefined;
+				if (!client.isReady) return client.destroy();
+				return client.close().catch(() => client.destroy());
+			})
+		);
 	}
 
 	#channelOf(nodeId: string): string {

@@ -405,6 +405,9 @@ function migrate(db: Database.Database): void {
 	}
 	for (let v = version; v < SQLITE_MIGRATIONS.length; v++) {
 		db.transaction(() => {
+			// Read again under the write lock: another process starting on the same file at the
+			// same moment (several nodes on one data dir) may have applied it meanwhile.
+			if ((db.pragma('user_version', { simple: true }) as number) > v) return;
 			db.exec(SQLITE_MIGRATIONS[v]!);
 			db.pragma(`user_version = ${v + 1}`);
 		}).immediate();
