@@ -282,7 +282,7 @@ describe('three nodes, one store, one Redis', () => {
 		await waitReady(b);
 	});
 
-	clusterTest('Redis restarted mid-stream, the last events published while it is down: viewers on every node get them all', async () => {
+	clusterTest('Redis restarted mid-stream, the last events and a share revocation published while it is down: viewers on every node get them all, the share viewer is closed', async () => {
 		const [a, b, c] = await cluster();
 		const id = await createExecution(a);
 		const onB = await ws(b);
@@ -291,9 +291,16 @@ describe('three nodes, one store, one Redis', () => {
 		await ingest(a, id, 100, 10);
 		await onB.waitForSeq(id, 100, 60_000);
 
+		const made = await request(a, 'POST', `/api/executions/${id}/shares`, { body: {} });
+		const byShare = await WsClient.connect(b.wsUrl, { headers: { authorization: `Bearer ${String(made.body.url).split('/s/')[1]}` } });
+		clients.push(byShare);
+		await byShare.subscribe(id, 0);
+
 		await redis!.stop();
 		// Ingest goes on, acknowledged after commit, while the bus is down; readiness says so.
 		await ingest(a, id, 50, 10);
+		// A revocation whose news is lost: B learns it from the store once Redis is back.
+		expect((await request(a, 'DELETE', `/api/executions/${id}/shares/${made.body.id}`)).status).toBe(204);
 		const down = await readyz(a);
 		expect(down.status).toBe(503);
 		expect(down.body.status).toBe('unready');
@@ -310,6 +317,7 @@ describe('three nodes, one store, one Redis', () => {
 		expect(onB.violations).toEqual([]);
 		expect(onB.seqs(id)).toEqual(range(1, 150));
 		expect(streamSeqs(onC)).toEqual(range(1, 150));
+		expect((await byShare.waitForClose(60_000)).code).toBe(4403);
 		for (const node of [a, b, c]) await waitReady(node);
 		expect(a.output).toMatch(/REDIS_URL: redis at redis:\/\/127\.0\.0\.1:\d+ does not answer/);
 	});

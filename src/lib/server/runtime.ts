@@ -93,7 +93,7 @@ export function createRuntime(config: RunwatchConfig): Runtime {
 	const bus: Bus = config.redisUrl ? new RedisBus({ url: config.redisUrl, prefix: config.redisPrefix }).start() : new LocalBus();
 	const news = new News(bus);
 	const stopNews = deliverNews(bus, { hub, access });
-	const healer = new Healer({ bus, hub, store });
+	const healer = new Healer({ bus, hub, store, access });
 	healer.start();
 	const sseSessions = new Map<string, ViewerSession>();
 	const sseRelay = new SseRelay(bus, sseSessions);

@@ -16,6 +16,8 @@ export interface HealTarget {
 export interface HealerOptions {
 	bus: Pick<Bus, 'shared' | 'onResync'>;
 	hub: HealTarget;
+	/** Re-checks live connections' rights (sign-outs, revocations missed while the bus was down). */
+	access?: { recheck(): Promise<void> };
 	store: Pick<Store, 'getExecution' | 'listExecutions'>;
 	intervalMs?: number;
 	log?: (line: string) => void;
@@ -28,7 +30,8 @@ export interface HealerOptions {
  * seq stored with what its viewers were sent, and has the hub catch them up from the store.
  * This also covers the case where the missed events were the last ones: no later event comes
  * along to reveal a gap. Executions gone from the store are announced as deleted; summaries
- * are re-read for the cancel long-poll and, on a resync, the list's first page is sent again.
+ * are re-read for the cancel long-poll; on a resync the list's first page is sent again and
+ * live connections' rights are checked again (a sign-out or revocation missed meanwhile).
  *
  * Only on a shared bus: in one process, nothing is ever lost between the store and the hub.
  */
@@ -100,6 +103,13 @@ export class Healer {
 				// The store is down: the next pass tries again (readiness reports the store).
 				this.#log(`[runwatch] healing ${id} from the store failed: ${error instanceof Error ? error.message : error}`);
 				return;
+			}
+		}
+		if (list && this.#options.access) {
+			try {
+				await this.#options.access.recheck();
+			} catch (error) {
+				this.#log(`[runwatch] re-checking live connections' access failed: ${error instanceof Error ? error.message : error}`);
 			}
 		}
 		if (list && hub.followsList) {
