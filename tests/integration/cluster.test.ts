@@ -172,6 +172,24 @@ describe('three nodes, one store, one Redis', () => {
 		expect(streamSeqs(onC)).toEqual(range(1, N));
 	});
 
+	clusterTest('a batch too big to carry on the bus is announced by seq, and the other nodes read it from the store', async () => {
+		const [a, b, c] = await cluster();
+		const id = await createExecution(a);
+		const onB = await ws(b);
+		await onB.subscribe(id, 0);
+		const onC = await sse(`${c.url}/api/executions/${id}/stream`, auth(c));
+		// 100 events of 8 KiB: over BUS_MAX_INLINE_BYTES (512 KiB) in one commit.
+		const big = Array.from({ length: 100 }, (_, i) => ({ id: `big-${i}`, type: 'output', data: { text: 'x'.repeat(8 * 1024) } }));
+		await postEvents(a, id, big);
+		await postEvents(a, id, outputEvents(3));
+		await onB.waitForSeq(id, 103, 60_000);
+		await onC.waitFor(() => onC.messages.length >= 103, 60_000, '103 events on C');
+		expect(onB.violations).toEqual([]);
+		expect(onB.seqs(id)).toEqual(range(1, 103));
+		expect(streamSeqs(onC)).toEqual(range(1, 103));
+		expect(onB.events.get(id)![0]!.id).toBe('big-0');
+	});
+
 	clusterTest('the dashboard SSE session: POSTs to nodes that do not hold the stream are forwarded and answered', async () => {
 		const [a, b, c] = await cluster();
 		const id = await createExecution(a);

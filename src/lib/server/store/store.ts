@@ -77,7 +77,9 @@ export interface ListResult {
  * Storage behind the hub and the routes. Implementations: `sqlite.ts` (embedded default).
  * Every method resolves only after its write is committed. `appendEvents` assigns seq inside
  * its write transaction: 1, 2, 3 … per execution, gapless, in commit order, and stores an event
- * id at most once per execution.
+ * id at most once per execution. That holds when several processes (nodes) write at once: the
+ * SQLite store takes the write lock first (`BEGIN IMMEDIATE`), so two of them on one file never
+ * read the same last seq.
  */
 export interface Store {
 	readonly kind: 'sqlite' | 'postgres';
