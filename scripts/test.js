@@ -20,6 +20,11 @@
 // python3 (Debian package `python3`): tests/integration/python-client.test.ts runs the Python
 // client against the server. Without it those tests skip themselves with a message, except under
 // CI=true, where they run and fail.
+//
+// redis-server (Debian package `redis-server`; $RUNWATCH_TEST_REDIS_SERVER): the bus tests
+// (src/lib/server/bus/bus.spec.ts, tests/integration/cluster.test.ts) start their own
+// redis-server on a free port, never the shared one, since they stop and restart it. Without it
+// those tests skip themselves with a message, except under CI=true, where they run and fail.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';

@@ -10,6 +10,9 @@ export const init: ServerInit = async () => {
 	await getRuntime();
 };
 
+/** `/healthz` and `/readyz`, for load balancers and orchestrators. */
+const HEALTH_CHECKS = new Set(['/healthz', '/readyz']);
+
 const FORM_TYPES = /^(application\/x-www-form-urlencoded|multipart\/form-data|text\/plain)/i;
 
 /** Pages anyone may open: signing in, opening a share link, the app's own files. */
@@ -55,6 +58,8 @@ export const handle: Handle = async ({ event, resolve }) => {
 };
 
 const answer: Handle = async ({ event, resolve }) => {
+	// Health checks answer anyone, and never touch sign-in (which needs the store they check).
+	if (HEALTH_CHECKS.has(event.url.pathname)) return resolve(event);
 	const isApi = event.url.pathname.startsWith('/api/') || event.url.pathname.startsWith('/v1/');
 	if (!isApi && !event.url.pathname.startsWith('/_app/')) await guardPage(event);
 	// SvelteKit's own cross-site form check is off (svelte.config.js) so that the API can answer

@@ -175,3 +175,29 @@ export const PG_POOL_MAX = 10;
  * naming DATABASE_URL) and during a request (answered 503 `unavailable` with `Retry-After`).
  */
 export const PG_CONNECT_TIMEOUT_SECONDS = 10;
+
+/**
+ * How often a node on a shared bus (Redis) compares the last seq stored for each execution it
+ * follows with what it has delivered, and catches up from the store where it is behind. Redis
+ * pub/sub delivers at most once: a message lost while the connection looked healthy is healed
+ * within this long, even when nothing more is ever published. On reconnect every followed
+ * execution is checked at once; this is the backstop. One indexed read per followed execution.
+ */
+export const BUS_HEAL_INTERVAL_MS = 3_000;
+
+/**
+ * Largest run of events carried inline in one bus message. A bigger batch is announced by its
+ * last seq only, and the other nodes read it from the store (one read there beats every node
+ * parsing megabytes from Redis, and keeps one message from stalling the shared channel).
+ */
+export const BUS_MAX_INLINE_BYTES = 512 * 1024;
+
+/**
+ * How long a node waits for the node holding a dashboard SSE session to confirm a forwarded
+ * `POST /api/sse/:sessionId`. No answer means that node is gone: the POST answers 404, and the
+ * client opens a new stream (on a node that is alive).
+ */
+export const SSE_FORWARD_TIMEOUT_MS = 3_000;
+
+/** Longest a `/readyz` check waits for the store or the bus before calling it down. */
+export const READY_CHECK_TIMEOUT_MS = 2_000;

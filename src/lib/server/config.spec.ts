@@ -12,6 +12,21 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('loadConfig', () => {
+	test('REDIS_URL: unset means one node; a redis:// or rediss:// URL is kept; anything else stops startup naming REDIS_URL', () => {
+		expect(loadConfig({ RUNWATCH_DATA_DIR: dir }).redisUrl).toBeUndefined();
+		expect(loadConfig({ RUNWATCH_DATA_DIR: dir, REDIS_URL: 'redis://127.0.0.1:6379' }).redisUrl).toBe('redis://127.0.0.1:6379');
+		expect(loadConfig({ RUNWATCH_DATA_DIR: dir, REDIS_URL: 'rediss://u:p@cache:6380/2' }).redisUrl).toBe('rediss://u:p@cache:6380/2');
+		for (const bad of ['localhost:6379', 'http://cache:6379', 'redis://', 'redis://cache:6379/db', 'not a url']) {
+			expect(() => loadConfig({ RUNWATCH_DATA_DIR: dir, REDIS_URL: bad }), bad).toThrow(/^REDIS_URL/);
+		}
+	});
+
+	test('RUNWATCH_REDIS_PREFIX namespaces the channels (default runwatch:)', () => {
+		expect(loadConfig({ RUNWATCH_DATA_DIR: dir }).redisPrefix).toBe('runwatch:');
+		expect(loadConfig({ RUNWATCH_DATA_DIR: dir, RUNWATCH_REDIS_PREFIX: 'team-a:' }).redisPrefix).toBe('team-a:');
+		expect(() => loadConfig({ RUNWATCH_DATA_DIR: dir, RUNWATCH_REDIS_PREFIX: 'has space' })).toThrow(/RUNWATCH_REDIS_PREFIX/);
+	});
+
 	test('defaults: loopback, port 3000, a generated token kept with mode 0600', () => {
 		const dataDir = join(dir, 'data');
 		const config = loadConfig({ RUNWATCH_DATA_DIR: dataDir });

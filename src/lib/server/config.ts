@@ -28,6 +28,8 @@ export interface RunwatchConfig {
 	origin?: string;
 	databaseUrl?: string;
 	redisUrl?: string;
+	/** Prefix of every Redis channel (`RUNWATCH_REDIS_PREFIX`, default `runwatch:`): one Redis, several deployments. */
+	redisPrefix: string;
 	/**
 	 * Whether the Node entry takes `POST .../events` before SvelteKit (default on;
 	 * `RUNWATCH_INGEST_FAST_PATH=off` sends it through the SvelteKit route, as `vite dev` does).
@@ -114,6 +116,29 @@ function parseDays(env: NodeJS.ProcessEnv, name: string): number | undefined {
 	return days;
 }
 
+/**
+ * `REDIS_URL`: a redis:// or rediss:// URL, or unset (one node, no Redis). A wrong one stops
+ * startup: silently running without the other nodes' news would look like it works.
+ */
+function parseRedisUrl(raw: string | undefined): string | undefined {
+	const value = raw?.trim();
+	if (!value) return undefined;
+	let url: URL;
+	try {
+		url = new URL(value);
+	} catch {
+		throw new Error('REDIS_URL is not a URL; expected redis://host:6379 (or rediss:// for TLS), or unset it to run one node without Redis');
+	}
+	if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+		throw new Error(`REDIS_URL must start with redis:// or rediss://, got "${url.protocol}//…"; unset it to run one node without Redis`);
+	}
+	if (!url.hostname) throw new Error('REDIS_URL names no host; expected redis://host:6379');
+	if (url.pathname.length > 1 && !/^\/\d+$/.test(url.pathname)) {
+		throw new Error(`REDIS_URL's path must be a database number (redis://host:6379/0), got "${url.pathname}"`);
+	}
+	return value;
+}
+
 /** Reads the environment once. Throws with a sentence saying what to fix. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RunwatchConfig {
 	const dataDir = resolve(env.RUNWATCH_DATA_DIR || './data');
@@ -156,6 +181,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RunwatchConfig
 		throw new Error('DATABASE_URL must be a postgres:// URL (unset it to use the embedded SQLite store)');
 	}
 
+	const redisUrl = parseRedisUrl(env.REDIS_URL);
+	const redisPrefix = env.RUNWATCH_REDIS_PREFIX ?? 'runwatch:';
+	if (!/^[\x21-\x7e]{0,100}$/.test(redisPrefix)) {
+		throw new Error(`RUNWATCH_REDIS_PREFIX must be at most 100 printable characters without spaces, got "${redisPrefix}"`);
+	}
+
 	return {
 		dataDir,
 		ingestToken,
@@ -168,7 +199,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RunwatchConfig
 		port,
 		origin: env.ORIGIN || undefined,
 		databaseUrl,
-		redisUrl: env.REDIS_URL || undefined,
+		redisUrl,
+		redisPrefix,
 		ingestFastPath: parseSwitch(env, 'RUNWATCH_INGEST_FAST_PATH', true),
 		ingestRate: parseIngestRate(env),
 		maxConnectionsPerAddress: parsePositiveInteger(env, 'RUNWATCH_MAX_CONNECTIONS_PER_ADDRESS', DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),

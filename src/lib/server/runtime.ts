@@ -16,6 +16,11 @@ import { clientAddressOfNode } from './http/client-address.js';
 import { securityHeaders } from './http/security-headers.js';
 import { ConnectionLimiter } from './limits/connection-limiter.js';
 import { RateLimiter } from './limits/rate-limiter.js';
+import { LocalBus, type Bus } from './bus/bus.js';
+import { describeRedisUrl, RedisBus } from './bus/redis-bus.js';
+import { deliverNews, News } from './bus/news.js';
+import { Healer } from './bus/healer.js';
+import { SseRelay } from './sse/relay.js';
 
 /**
  * Everything with a lifetime, created once per process. SvelteKit's server bundle, the
@@ -26,6 +31,10 @@ export interface Runtime {
 	readonly config: RunwatchConfig;
 	readonly store: Store;
 	readonly hub: Hub;
+	/** Carries news between nodes (in-process without REDIS_URL); the hub and access listen to it. */
+	readonly bus: Bus;
+	/** Where committed news is told: every node's viewers hear it, this one's included. */
+	readonly news: News;
 	readonly access: Access;
 	/** The one way events get in (routes, the fast path, cancel, OTLP). */
 	readonly ingest: Ingest;
@@ -42,6 +51,10 @@ export interface Runtime {
 	readonly sseStreams: Set<SseStream>;
 	/** The dashboard's SSE sessions by id, for `POST /api/sse/:sessionId`. */
 	readonly sseSessions: Map<string, ViewerSession>;
+	/** Delivers `POST /api/sse/:sessionId` here or to the node holding the stream. */
+	readonly sseRelay: SseRelay;
+	/** True once shutdown has begun (`/readyz` answers 503). */
+	readonly draining: boolean;
 	/** Throws `shutting_down` once shutdown has begun (new streams would only be cut again). */
 	assertAcceptingViewers(): void;
 	/**
@@ -85,6 +98,13 @@ export async function createRuntime(config: RunwatchConfig): Promise<Runtime> {
 	const store = await createStore(config);
 	const hub = new Hub({ store });
 	const access = new Access({ ingestToken: config.ingestToken, host: config.host, viewerToken: config.viewerToken, store });
+	const bus: Bus = config.redisUrl ? new RedisBus({ url: config.redisUrl, prefix: config.redisPrefix }).start() : new LocalBus();
+	const news = new News(bus);
+	const stopNews = deliverNews(bus, { hub, access });
+	const healer = new Healer({ bus, hub, store, access });
+	healer.start();
+	const sseSessions = new Map<string, ViewerSession>();
+	const sseRelay = new SseRelay(bus, sseSessions);
 	const connections = new ConnectionLimiter(config.maxConnectionsPerAddress);
 	const clientAddress = (request: Pick<IncomingMessage, 'headers' | 'socket'>) => clientAddressOfNode(request, config);
 	const ws = new WsServer({ hub, store, access, origin: config.origin, connections, clientAddress });
@@ -109,14 +129,16 @@ export async function createRuntime(config: RunwatchConfig): Promise<Runtime> {
 	const rateLimiter = config.ingestRate
 		? new RateLimiter({ ratePerSecond: config.ingestRate, burst: config.ingestRate * INGEST_BURST_SECONDS })
 		: undefined;
-	const ingest = new Ingest({ store, publisher: hub, access, admit, rateLimiter });
-	const retention = new Retention({ store, publisher: hub, days: config.retentionDays });
+	const ingest = new Ingest({ store, publisher: news, access, admit, rateLimiter });
+	const retention = new Retention({ store, publisher: news, days: config.retentionDays });
 	retention.start();
 
 	return {
 		config,
 		store,
 		hub,
+		bus,
+		news,
 		access,
 		ingest,
 		retention,
@@ -125,7 +147,11 @@ export async function createRuntime(config: RunwatchConfig): Promise<Runtime> {
 		clientAddress,
 		securityHeaders: Object.freeze(securityHeaders(config.frameAncestors)),
 		sseStreams,
-		sseSessions: new Map(),
+		sseSessions,
+		sseRelay,
+		get draining() {
+			return draining;
+		},
 		handleFastPath(request, response) {
 			return config.ingestFastPath && tryFastIngest(ingest, request, response);
 		},
@@ -150,8 +176,12 @@ export async function createRuntime(config: RunwatchConfig): Promise<Runtime> {
 				const farewell = { type: 'error', code: 'shutting_down', message: 'Server is restarting; reconnect now' };
 				for (const stream of sseStreams) stream.close(farewell);
 				await ws.close();
+				healer.stop();
+				stopNews();
+				sseRelay.close();
 				hub.close();
 				access.close();
+				await bus.close();
 				await store.close();
 			})();
 			return shutdownPromise;
@@ -179,7 +209,7 @@ function banner(config: RunwatchConfig, url: string): string {
 	const post = (path: string, body: string) =>
 		`  curl -s -X POST ${url}${path} -H "Authorization: Bearer ${auth}" -H "Content-Type: application/json" -d '${body}'`;
 	return [
-		`Runwatch is live at ${url}  (storage: ${storageName(config)})`,
+		`Runwatch is live at ${url}  (storage: ${storageName(config)}${config.redisUrl ? `; news between nodes: Redis at ${describeRedisUrl(config.redisUrl)}` : ''})`,
 		...viewing,
 		token,
 		'Send a first execution:',

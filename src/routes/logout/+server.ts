@@ -10,7 +10,8 @@ import type { RequestHandler } from './$types';
 export const POST: RequestHandler = async ({ locals, cookies }) => {
 	const { access } = locals.runwatch;
 	const sessionId = await access.sessions?.signOut(cookies.get(SESSION_COOKIE));
-	if (sessionId) access.sessionEnded(sessionId);
+	// Told through the bus: the connections it opened may be on any node.
+	if (sessionId) locals.runwatch.news.sessionEnded(sessionId);
 	cookies.delete(SESSION_COOKIE, { path: '/' });
 	redirect(303, '/login');
 };

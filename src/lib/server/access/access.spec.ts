@@ -156,6 +156,27 @@ describe('mayWrite', () => {
 });
 
 describe('live connections lose access from one place', () => {
+	test('recheck: a sign-out or revocation whose news was missed (another node, bus down) takes effect from the store', async () => {
+		const access = await setup({ viewerToken });
+		const calls: string[] = [];
+		const kept = await access.sessions!.signIn();
+		const ended = await access.sessions!.signIn();
+		const asViewer = async (cookieValue: string) => access.resolve({ cookie: `${SESSION_COOKIE}=${cookieValue}` });
+		access.track(await asViewer(kept.cookieValue), (reason) => calls.push(`kept:${reason}`));
+		access.track(await asViewer(ended.cookieValue), (reason) => calls.push(`ended:${reason}`));
+		const live = await access.shares.create('r1', undefined);
+		const revoked = await access.shares.create('r1', undefined);
+		access.track({ kind: 'shares', grants: [{ shareId: live.share.id, executionId: 'r1' }] }, (reason) => calls.push(`live:${reason}`));
+		access.track({ kind: 'shares', grants: [{ shareId: revoked.share.id, executionId: 'r1' }] }, (reason) => calls.push(`revoked:${reason}`));
+		// Done elsewhere: straight in the store, no news here.
+		await store.deleteViewerSession(ended.sessionId);
+		await store.revokeShare('r1', revoked.share.id, new Date().toISOString());
+		await access.recheck();
+		expect(calls.sort()).toEqual(['ended:signed-out', 'revoked:share-revoked']);
+		await access.recheck();
+		expect(calls).toHaveLength(2);
+	});
+
 	test('sign-out, a revoked share and expiry each call onForbidden once; untracked ones never', async () => {
 		const access = await setup({ viewerToken, sweepMs: 20 });
 		const calls: string[] = [];

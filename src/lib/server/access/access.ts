@@ -66,6 +66,7 @@ export class Access {
 	readonly shares: Shares;
 	readonly #tracked = new Set<Tracked>();
 	readonly #sweep: NodeJS.Timeout;
+	readonly #store: Pick<Store, 'getViewerSession' | 'getShare'>;
 
 	constructor(options: AccessOptions) {
 		this.#ingestToken = options.ingestToken;
@@ -73,6 +74,7 @@ export class Access {
 		this.viewingIsOpen = !options.viewerToken && isLoopbackHost(options.host);
 		this.sessions = options.viewerToken ? new ViewerSessions({ store: options.store, viewerToken: options.viewerToken }) : undefined;
 		this.shares = new Shares(options.store);
+		this.#store = options.store;
 		// Expiry takes effect on live connections too, within one sweep.
 		this.#sweep = setInterval(() => this.#expire(Date.now()), options.sweepMs ?? ACCESS_SWEEP_MS);
 		this.#sweep.unref();
@@ -157,6 +159,27 @@ export class Access {
 	/** A share was revoked: every connection that views through it loses access now. */
 	shareRevoked(shareId: string): void {
 		this.#forbid((p) => p.kind === 'shares' && p.grants.some((grant) => grant.shareId === shareId), 'share-revoked');
+	}
+
+	/**
+	 * Checks every followed connection's right against the store: a sign-out or revocation whose
+	 * news this node missed (the bus was down) takes effect now. Called when the bus comes back.
+	 */
+	async recheck(): Promise<void> {
+		const ended = new Set<string>();
+		const revoked = new Set<string>();
+		for (const { principal } of [...this.#tracked]) {
+			if (principal.kind === 'viewer' && principal.sessionId !== undefined && !ended.has(principal.sessionId)) {
+				if (!(await this.#store.getViewerSession(principal.sessionId))) ended.add(principal.sessionId);
+			} else if (principal.kind === 'shares') {
+				for (const grant of principal.grants) {
+					if (revoked.has(grant.shareId)) continue;
+					if ((await this.#store.getShare(grant.shareId))?.revokedAt) revoked.add(grant.shareId);
+				}
+			}
+		}
+		for (const sessionId of ended) this.sessionEnded(sessionId);
+		for (const shareId of revoked) this.shareRevoked(shareId);
 	}
 
 	close(): void {

@@ -203,7 +203,8 @@ export async function revokeShare(runtime: Runtime, request: Request, rawId: str
 	if (!(await runtime.access.shares.revoke(id, shareId))) {
 		throw new RunwatchError('not_found', `No share "${shareId}" for execution "${id}"`);
 	}
-	runtime.access.shareRevoked(shareId);
+	// Through the bus: its viewers may be on any node.
+	runtime.news.shareRevoked(shareId);
 	return new Response(null, { status: 204 });
 }
 

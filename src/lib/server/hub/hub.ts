@@ -215,6 +215,43 @@ export class Hub {
 		}
 	}
 
+	/**
+	 * The store holds this execution's events up to `lastSeq` (another node announced a batch
+	 * too big to carry, or a periodic check read it): every live viewer behind that catches up
+	 * from the store. Viewers already there, or catching up, are left alone; seq cuts anything
+	 * that then also arrives live.
+	 */
+	storedUpTo(executionId: string, lastSeq: number): void {
+		const topic = this.#topics.get(executionId);
+		if (!topic || this.#closed) return;
+		if (lastSeq > topic.publishedSeq) topic.publishedSeq = lastSeq;
+		for (const subscription of topic.subscriptions) {
+			if (subscription.mode === 'live' && subscription.lastSeq < lastSeq) void this.#catchUp(subscription);
+		}
+	}
+
+	/** Executions someone on this node follows (viewers or a cancel long-poll): what healing checks. */
+	followedExecutions(): string[] {
+		const ids = new Set(this.#topics.keys());
+		for (const id of this.#watchers.keys()) ids.add(id);
+		return [...ids];
+	}
+
+	/** Whether anyone on this node follows the execution list. */
+	get followsList(): boolean {
+		return this.#listSinks.size > 0;
+	}
+
+	/**
+	 * Tells this execution's watchers (the cancel long-poll) its summary as stored, without
+	 * sending it to the list: what healing does when a summary change may have been missed.
+	 */
+	notifyWatchers(execution: Execution): void {
+		if (this.#closed) return;
+		const watchers = this.#watchers.get(execution.id);
+		if (watchers) for (const listener of [...watchers]) listener(execution);
+	}
+
 	/** Counts for health checks and tests. */
 	stats(): { topics: number; subscriptions: number } {
 		let subscriptions = 0;

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { MAX_BODY_BYTES } from '../../protocol/limits.js';
 import { RunwatchError } from '../errors.js';
 import { forbiddenMessage } from '../access/access.js';
@@ -27,7 +26,7 @@ export async function openSessionStream(runtime: Runtime, request: Request, clie
 	// HEAD (SvelteKit runs GET for it): headers only; a stream body would hang the request.
 	if (request.method === 'HEAD') return new Response(null, { headers: SSE_HEADERS });
 	const release = runtime.connections.acquire(clientAddress);
-	const sessionId = randomBytes(16).toString('base64url');
+	const sessionId = runtime.sseRelay.newSessionId();
 	const stream = new SseStream({
 		format: 'messages',
 		onClose: () => {
@@ -58,16 +57,15 @@ export async function postSessionMessages(runtime: Runtime, request: Request, se
 	// against that; the POST itself must still come from someone who may view something.
 	const principal = await principalOf(runtime.access, request);
 	if (principal.kind === 'anonymous') throw accessDenied(principal, 'view executions');
-	const session = runtime.sseSessions.get(sessionId);
-	if (!session) {
-		throw new RunwatchError('not_found', 'No such SSE session (the stream ended); open a new stream');
-	}
 	const body = await readJsonBody(request, MAX_BODY_BYTES);
 	const messages = Array.isArray(body) ? body : [body];
 	if (messages.length > MAX_MESSAGES_PER_POST) {
 		throw new RunwatchError('invalid_body', `At most ${MAX_MESSAGES_PER_POST} messages per request`);
 	}
-	for (const message of messages) void session.receive(message);
+	// Here, or forwarded to the node holding the stream (no sticky sessions behind a balancer).
+	if (!(await runtime.sseRelay.deliver(sessionId, messages))) {
+		throw new RunwatchError('not_found', 'No such SSE session (the stream ended); open a new stream');
+	}
 	return new Response(null, { status: 202 });
 }
 

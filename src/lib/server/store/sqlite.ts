@@ -286,9 +286,10 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 			return after < before ? after : 0;
 		},
 
-		// Embedded: the database is this process, there whenever the store is open.
+		// Embedded: the database is this process; a closed store or an unreadable file is down.
 		async ping() {
 			if (!db.open) throw new RunwatchError('unavailable', 'The store is closed');
+			db.prepare('SELECT 1 FROM executions LIMIT 1').get();
 		},
 
 		async close() {
@@ -326,6 +327,9 @@ function migrate(db: Database.Database): void {
 	}
 	for (let v = version; v < SQLITE_MIGRATIONS.length; v++) {
 		db.transaction(() => {
+			// Read again under the write lock: another process starting on the same file at the
+			// same moment (several nodes on one data dir) may have applied it meanwhile.
+			if ((db.pragma('user_version', { simple: true }) as number) > v) return;
 			db.exec(SQLITE_MIGRATIONS[v]!);
 			db.pragma(`user_version = ${v + 1}`);
 		}).immediate();

@@ -83,7 +83,8 @@ export interface ListResult {
  *
  * Concurrency rule: any method may be called while others are still pending, from any number of
  * callers, and (PostgreSQL) from any number of processes on the same database. Appends to one
- * execution are serialised by the store (SQLite: one synchronous transaction at a time;
+ * execution are serialised by the store (SQLite: one synchronous `BEGIN IMMEDIATE` transaction at a time, which also holds
+ * between processes on one file;
  * PostgreSQL: the execution's row is locked for the append's transaction), so two appends never
  * get the same seq nor leave a gap, and a batch retried anywhere gets the seqs stored first.
  * Callers need no lock of their own. A store whose database cannot be reached rejects with
