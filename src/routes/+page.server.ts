@@ -1,6 +1,6 @@
 import { error, fail, redirect } from '@sveltejs/kit';
 import { listQuerySchema } from '$lib/protocol/api';
-import { startDemoAgent } from '$lib/server/demo/demo-agent.js';
+import { demoSpeed, startDemoAgent } from '$lib/server/demo/demo-agent.js';
 import { principalOf } from '$lib/server/access/request-access';
 import { RunwatchError } from '$lib/server/errors';
 import type { Actions, PageServerLoad } from './$types';
@@ -70,7 +70,11 @@ export const actions: Actions = {
 		if (!runtime.access.viewingIsOpen) return fail(403, { demoError: 'The demo agent runs only on a loopback server' });
 		let firstId: string | undefined;
 		try {
-			const { executionIds, done } = await startDemoAgent({ baseUrl: url.origin, token: runtime.config.ingestToken });
+			const { executionIds, done } = await startDemoAgent({
+				baseUrl: url.origin,
+				token: runtime.config.ingestToken,
+				speed: demoSpeed(process.env)
+			});
 			// It streams on in the background; a failure there is the demo's own business.
 			done.catch((e: unknown) => console.error('[runwatch] demo agent stopped:', e));
 			firstId = executionIds[0];

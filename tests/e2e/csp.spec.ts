@@ -190,3 +190,25 @@ test('the watcher sees a violation when there is one (inline script is blocked)'
 	await expect.poll(async () => (await seen.problems()).join('\n')).toMatch(/CSP script-src-elem blocked inline/);
 	expect(await page.evaluate(() => (window as unknown as { __ran?: boolean }).__ran)).toBeUndefined();
 });
+
+test('the empty page copies its commands with a click and says "Copied"; no CSP violation', async ({ page, freshServer }) => {
+	await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: freshServer.url });
+	const seen = await watch(page);
+	await page.goto(freshServer.url + '/');
+	const empty = page.getByTestId('empty-state');
+	await expect(empty).toBeVisible();
+	const buttons = empty.getByTestId('copy-button');
+	await expect(buttons).toHaveCount(2);
+	for (const [index, command] of [['0', 'create-command'], ['1', 'event-command']] as const) {
+		const button = buttons.nth(Number(index));
+		await expect(button).toHaveText('Copy');
+		await button.click();
+		await expect(button).toHaveText('Copied');
+		const expected = await empty.getByTestId(command).textContent();
+		expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(expected);
+		expect(expected).toContain(freshServer.token);
+		// The confirmation goes away by itself.
+		await expect(button).toHaveText('Copy');
+	}
+	expect(await seen.problems()).toEqual([]);
+});

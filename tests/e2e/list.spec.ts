@@ -58,3 +58,28 @@ test('the empty list offers the demo agent, which leads to a live execution page
 	await expect(page.getByTestId('execution-row').first()).toBeVisible();
 	await expect(page.getByTestId('empty-state')).toHaveCount(0);
 });
+
+test('the demo button leads on the empty page, and steps aside (small, secondary) once the list has executions', async ({
+	page,
+	freshServer: server
+}) => {
+	await page.goto(`${server.url}/`);
+	const lead = page.getByTestId('empty-state').getByTestId('demo-button');
+	await expect(lead).toBeVisible();
+	await expect(lead).toHaveAttribute('data-compact', 'false');
+	const leadBox = (await lead.boundingBox())!;
+	const leadWeight = await lead.evaluate((el) => getComputedStyle(el).fontWeight);
+
+	await server.createExecution({ id: executionId('demo-aside'), agent: { name: 'e2e-demo-aside' } });
+	await page.goto(`${server.url}/`);
+	await expect(page.getByTestId('execution-row').first()).toBeVisible();
+	const aside = page.getByTestId('demo-button');
+	await expect(aside).toHaveCount(1);
+	await expect(aside).toHaveAttribute('data-compact', 'true');
+	const asideBox = (await aside.boundingBox())!;
+	expect(asideBox.height).toBeLessThan(leadBox.height);
+	expect(asideBox.width).toBeLessThan(leadBox.width);
+	expect(Number(await aside.evaluate((el) => getComputedStyle(el).fontWeight))).toBeLessThan(Number(leadWeight));
+	// Not the filled accent button any more.
+	expect(await aside.evaluate((el) => getComputedStyle(el).backgroundColor)).toBe('rgba(0, 0, 0, 0)');
+});

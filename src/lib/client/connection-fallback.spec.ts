@@ -259,3 +259,49 @@ describe('Connection with the fallback policy', () => {
 		});
 	});
 });
+
+describe('falling back to SSE after a WebSocket handshake outlived the connect timeout (a busy server)', () => {
+	// Seen in a CI run of delete.spec.ts: the page stayed "connecting" for more than 10 s. The
+	// WebSocket attempt times out, the page falls back to SSE, the stream opens (the session
+	// message came through) and the server, busy, answers the subscription after more than
+	// firstMessageTimeoutMs. Silence was then taken for a broken path and the attempt restarted
+	// at once, still "connecting", throwing away the answer on its way: every 4 s, for ever.
+	// Silence is evidence against WebSocket (a proxy that accepts the upgrade and passes
+	// nothing); on the transport of last resort it is a slow server: wait for it.
+	it('an open SSE stream whose first answer is slow is kept, and goes live when the answer comes', () => {
+		const { websocket, sse, connection, statuses } = setup();
+		const run = collect();
+		connection.subscribe('run-1', 0, run.listener);
+		vi.advanceTimersByTime(CONNECT_TIMEOUT); // the handshake outlives the connect timeout
+		expect(websocket.last.closedByClient).toBe(true);
+		expect(sse.created).toHaveLength(1);
+		const stream = sse.last;
+		stream.open(); // the session arrived: the path carries data
+		expect(stream.sentOf('subscribe')).toEqual([{ type: 'subscribe', executionId: 'run-1', since: 0 }]);
+
+		vi.advanceTimersByTime(FIRST_MESSAGE_TIMEOUT + 1_500);
+		expect(stream.closedByClient).toBe(false);
+		expect(sse.created).toHaveLength(1);
+		expect(connection.status).toMatchObject({ state: 'connecting', transport: 'sse' });
+
+		stream.receive({ type: 'subscribed', executionId: 'run-1', lastSeq: 2 });
+		stream.receive({ type: 'events', executionId: 'run-1', events: fakeEvents(1, 2) });
+		expect(connection.status).toMatchObject({ state: 'open', transport: 'sse' });
+		expect(run.seqs()).toEqual([1, 2]);
+		// Never in a loop of fresh attempts on the way.
+		expect(statuses.map((s) => `${s.state}/${s.transport}`)).toEqual(['connecting/websocket', 'connecting/sse', 'open/sse']);
+	});
+
+	it('a stream that stays open and silent is given up by the dead-connection check, then retried after a backoff wait, not in a tight loop', () => {
+		const { sse, connection } = setup();
+		connection.subscribe('run-1', 0, collect().listener);
+		vi.advanceTimersByTime(CONNECT_TIMEOUT);
+		sse.last.open();
+		// Pings go out meanwhile (the stream counts as open); nothing comes back.
+		vi.advanceTimersByTime(20 * PROBE_INTERVAL + 5_000);
+		expect(sse.created.length).toBeGreaterThanOrEqual(2);
+		// At most one new attempt per dead-connection period, each after a wait: no tight loop.
+		expect(sse.created.length).toBeLessThanOrEqual(12);
+		expect(connection.status.state).not.toBe('open');
+	});
+});

@@ -169,9 +169,18 @@ export class Connection {
 		this.#claims.resubscribeAll();
 	}
 
-	/** Not open in time (failed), or open and silent in time (silent). */
+	/**
+	 * Not open in time (failed), or open and silent in time (silent). Silence is evidence only
+	 * where it can move us to another transport (a proxy that accepts the WebSocket upgrade and
+	 * passes nothing). On the last resort (SSE: its stream is open, so the path carries data) it
+	 * is a busy server: restarting would throw away the answer on its way and start over,
+	 * "connecting" for ever. Keep the attempt; the heartbeat's dead-connection check still ends
+	 * one that never says anything.
+	 */
 	#attemptExpired(): void {
-		this.#drop({ kind: 'failed', outcome: this.#phase.kind === 'opened' ? 'silent' : 'failed' });
+		const phase = this.#phase;
+		if (phase.kind === 'opened' && !this.#options.policy.canFallBackFrom(phase.transport.name)) return this.#liveness.settle();
+		this.#drop({ kind: 'failed', outcome: phase.kind === 'opened' ? 'silent' : 'failed' });
 	}
 
 	/** connecting | opened → live on the first server message. */

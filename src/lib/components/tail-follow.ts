@@ -37,9 +37,14 @@ export class TailFollow {
 			if (['ArrowUp', 'ArrowDown', 'PageUp', 'PageDown', 'Home', 'End', ' '].includes(event.key)) intent();
 		};
 		const onScroll = () => {
+			// Following, and not the person's doing (our own stick, the list measuring its rows):
+			// nothing can change, so do not read the layout. Reading it here forced a layout in
+			// every frame of a fast stream, right after the list had changed its rows.
+			const theirs = performance.now() - this.#intentAt < INTENT_MS;
+			if (this.#following && !theirs) return;
 			const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight <= AT_BOTTOM_PX;
 			if (atBottom) this.#set(true);
-			else if (performance.now() - this.#intentAt < INTENT_MS) this.#set(false);
+			else if (theirs) this.#set(false);
 		};
 		const passive = { passive: true } as const;
 		el.addEventListener('wheel', intent, passive);

@@ -87,26 +87,42 @@ export async function recordTimeline(page: Page): Promise<void> {
 		const timeline: Timeline = { timeOrigin: performance.timeOrigin, rows: {}, states: [] };
 		window.__runwatchTimeline = timeline;
 		let last = '';
-		const scan = () => {
+		const seen = (row: Element, at: number) => {
+			const seq = row.getAttribute('data-seq');
+			if (seq !== null && !(seq in timeline.rows)) timeline.rows[seq] = at;
+		};
+		const indicatorChanged = (indicator: Element, at: number) => {
+			const state = indicator.getAttribute('data-state') ?? '';
+			const transport = indicator.getAttribute('data-transport') ?? '';
+			if (`${state}/${transport}` === last) return;
+			last = `${state}/${transport}`;
+			timeline.states.push({ at, state, transport });
+		};
+		// Looks only at what each mutation touched, never re-scans the document: a recorder that
+		// walks every row on every change would itself be the main-thread work the figures measure.
+		new MutationObserver((records) => {
 			const at = now();
-			for (const row of document.querySelectorAll('[data-testid="event-row"]')) {
-				const seq = row.getAttribute('data-seq');
-				if (seq !== null && !(seq in timeline.rows)) timeline.rows[seq] = at;
-			}
-			const indicator = document.querySelector('[data-testid="connection-state"]');
-			if (indicator) {
-				const state = indicator.getAttribute('data-state') ?? '';
-				const transport = indicator.getAttribute('data-transport') ?? '';
-				if (`${state}/${transport}` !== last) {
-					last = `${state}/${transport}`;
-					timeline.states.push({ at, state, transport });
+			for (const record of records) {
+				if (record.type === 'attributes') {
+					const target = record.target as Element;
+					if (target.getAttribute('data-testid') === 'connection-state') indicatorChanged(target, at);
+					else if (target.getAttribute('data-testid') === 'event-row') seen(target, at);
+					continue;
+				}
+				for (const node of record.addedNodes) {
+					if (!(node instanceof Element)) continue;
+					if (node.matches('[data-testid="event-row"]')) seen(node, at);
+					else if (node.matches('[data-testid="connection-state"]')) indicatorChanged(node, at);
+					if (node.firstElementChild) {
+						for (const row of node.querySelectorAll('[data-testid="event-row"]')) seen(row, at);
+						const indicator = node.querySelector('[data-testid="connection-state"]');
+						if (indicator) indicatorChanged(indicator, at);
+					}
 				}
 			}
-		};
-		new MutationObserver(scan).observe(document, {
+		}).observe(document, {
 			subtree: true,
 			childList: true,
-			characterData: true,
 			attributes: true,
 			attributeFilter: ['data-state', 'data-transport', 'data-seq']
 		});

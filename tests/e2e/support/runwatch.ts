@@ -76,7 +76,10 @@ export class RunwatchServer {
 			HOST: '127.0.0.1',
 			PORT: String(this.port),
 			RUNWATCH_DATA_DIR: this.dataDir,
-			RUNWATCH_INGEST_TOKEN: this.token
+			RUNWATCH_INGEST_TOKEN: this.token,
+			// The demo plays in about 10 s instead of a minute: the tests that press its button
+			// watch it end; its length is the unit test's business (demo-agent.spec.ts).
+			RUNWATCH_DEMO_SPEED: '6'
 		};
 		// Embedded SQLite, no cross-node bus, open viewing on loopback, the default limits and
 		// headers: whatever the shell says.

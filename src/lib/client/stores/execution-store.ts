@@ -5,7 +5,7 @@ import type { StoredEvent } from '../../protocol/events.js';
 import type { Connection } from '../connection.js';
 import { sharedConnection } from './connection-store.js';
 import { extendView, initialExecutionView, prependView, type ExecutionStoreInput, type ExecutionView } from './execution-view.js';
-import { createBatcher, nextFrame, type FrameScheduler } from './frame.js';
+import { createBatcher, LIVE_UPDATE_INTERVAL_MS, pacedScheduler, type FrameScheduler } from './frame.js';
 
 export {
 	eventDepth,
@@ -57,7 +57,10 @@ export function executionStore(input: ExecutionStoreInput, options: ExecutionSto
 	const store = writable(view, () => {
 		const connection = options.connection ?? (browser ? sharedConnection() : undefined);
 		if (!connection) return; // SSR: render what we have
-		const batcher = createBatcher<StoredEvent>((events) => update(extendView(view, events)), options.schedule ?? nextFrame);
+		const batcher = createBatcher<StoredEvent>(
+			(events) => update(extendView(view, events)),
+			options.schedule ?? pacedScheduler(LIVE_UPDATE_INTERVAL_MS)
+		);
 
 		// A restarted store resumes from what it holds, not from the server render.
 		store.set(view);

@@ -50,3 +50,47 @@ export function createBatcher<T>(deliver: (items: T[]) => void, schedule: FrameS
 		}
 	};
 }
+
+/**
+ * While events stream in, the execution page applies them at most this often: every update
+ * re-renders the rows on screen (a follow-the-tail list shows new rows each time) and lays the
+ * page out, so at 1,000 events/s updating on every animation frame kept the main thread busy
+ * end to end, and each frame's work queued behind the last one's into long tasks. Ten updates a
+ * second still reads as live; an event after a quiet spell is applied on the next frame.
+ */
+export const LIVE_UPDATE_INTERVAL_MS = 100;
+
+/**
+ * `schedule`, but never running callbacks closer together than `minIntervalMs`: a call within
+ * that time of the last run waits out the rest first (then still waits for a frame). `now` is
+ * for tests.
+ */
+export function pacedScheduler(
+	minIntervalMs: number,
+	schedule: FrameScheduler = nextFrame,
+	now: () => number = () => (typeof performance === 'undefined' ? Date.now() : performance.now())
+): FrameScheduler {
+	let lastRunAt = Number.NEGATIVE_INFINITY;
+	return (callback) => {
+		let cancelled = false;
+		let cancelInner: (() => void) | undefined;
+		const run = () => {
+			if (cancelled) return;
+			lastRunAt = now();
+			callback();
+		};
+		const wait = lastRunAt + minIntervalMs - now();
+		if (wait <= 0) {
+			cancelInner = schedule(run);
+		} else {
+			const timer = setTimeout(() => {
+				if (!cancelled) cancelInner = schedule(run);
+			}, wait);
+			cancelInner = () => clearTimeout(timer);
+		}
+		return () => {
+			cancelled = true;
+			cancelInner?.();
+		};
+	};
+}

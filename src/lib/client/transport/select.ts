@@ -16,6 +16,12 @@ export type AttemptOutcome =
 export interface TransportPolicy {
 	next(): TransportFactory | undefined;
 	report(name: TransportName, outcome: AttemptOutcome): void;
+	/**
+	 * Whether a failure of `name` can ever move the connection to another transport. When it
+	 * cannot (the transport of last resort), an open connection that is slow to say its first
+	 * word is a slow server, not a broken path: the manager waits for it instead of restarting.
+	 */
+	canFallBackFrom(name: TransportName): boolean;
 	/** While on a fallback: the preferred transport to try in the background, else null. */
 	probeTarget(current: TransportName): TransportFactory | null;
 	/** A background probe of `name` worked: prefer it again. */
@@ -27,6 +33,7 @@ export function firstSupported(factories: TransportFactory[]): TransportPolicy {
 	return {
 		next: () => factories.find((f) => f.supported()),
 		report: () => {},
+		canFallBackFrom: () => false,
 		probeTarget: () => null,
 		restore: () => {}
 	};
@@ -85,6 +92,9 @@ export function fallbackPolicy(options: FallbackPolicyOptions): TransportPolicy 
 			} else if (++wsFailures >= (wsWorked ? failuresAfterSuccess : 1)) {
 				fallBack();
 			}
+		},
+		canFallBackFrom(name) {
+			return !forced && name === 'websocket' && sse.supported();
 		},
 		probeTarget(current) {
 			if (forced || current !== 'sse' || !websocket.supported()) return null;

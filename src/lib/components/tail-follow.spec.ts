@@ -1,0 +1,80 @@
+import { describe, expect, it, vi } from 'vitest';
+import { TailFollow } from './tail-follow';
+
+/** A scrolling panel that counts layout reads (each one forces a layout in a browser). */
+class FakePanel {
+	readonly listeners = new Map<string, () => void>();
+	layoutReads = 0;
+	#scrollTop = 0;
+	height = 5_000;
+	readonly clientHeight = 500;
+	get scrollHeight(): number {
+		this.layoutReads++;
+		return this.height;
+	}
+	get scrollTop(): number {
+		this.layoutReads++;
+		return this.#scrollTop;
+	}
+	set scrollTop(value: number) {
+		this.#scrollTop = Math.min(value, this.height - this.clientHeight);
+	}
+	addEventListener(type: string, listener: () => void): void {
+		this.listeners.set(type, listener);
+	}
+	removeEventListener(type: string): void {
+		this.listeners.delete(type);
+	}
+	fire(type: string): void {
+		this.listeners.get(type)?.();
+	}
+}
+
+function attach(following = true) {
+	const panel = new FakePanel();
+	const changes: boolean[] = [];
+	const follow = new TailFollow((value) => changes.push(value), following);
+	follow.attach(panel as unknown as HTMLElement);
+	return { panel, follow, changes };
+}
+
+describe('TailFollow', () => {
+	it('while following a stream, its own scrolls read no layout (no forced layout per frame)', () => {
+		const { panel, follow, changes } = attach();
+		for (let frame = 0; frame < 50; frame++) {
+			panel.height += 2_000; // rows arrived
+			follow.stick();
+			panel.fire('scroll'); // the scroll the stick caused, and the list measuring rows
+			panel.fire('scroll');
+		}
+		// One read per stick (how tall the content is now), none in the scroll handler.
+		expect(panel.layoutReads).toBe(50);
+		expect(changes).toEqual([]);
+		expect(panel.scrollTop).toBe(panel.height - panel.clientHeight);
+	});
+
+	it('the person scrolling up stops following; scrolling back to the bottom resumes it', () => {
+		const { panel, follow, changes } = attach();
+		follow.stick();
+		panel.fire('wheel');
+		panel.scrollTop = 1_000;
+		panel.fire('scroll');
+		expect(follow.following).toBe(false);
+		panel.height += 2_000;
+		follow.stick(); // not following: stays where the person is
+		expect(panel.scrollTop).toBe(1_000);
+		panel.fire('wheel');
+		panel.scrollTop = panel.height;
+		panel.fire('scroll');
+		expect(changes).toEqual([false, true]);
+	});
+
+	it('a scroll without the person (the list correcting itself) never stops following', () => {
+		const { panel, follow } = attach();
+		vi.spyOn(performance, 'now').mockReturnValue(1_000_000);
+		panel.scrollTop = 100;
+		panel.fire('scroll');
+		expect(follow.following).toBe(true);
+		vi.restoreAllMocks();
+	});
+});
