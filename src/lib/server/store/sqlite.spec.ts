@@ -59,6 +59,33 @@ describe('createExecution / getExecution', () => {
 	});
 });
 
+describe('createAndAppendMany', () => {
+	test('creates what is new and appends to each, in one call; a repeat stores nothing twice', async () => {
+		await store.createExecution(execution('old', { agent: { name: 'kept' } }));
+		const items = [
+			{ execution: execution('t1'), events: events(['a', 'b']) },
+			{ execution: execution('old', { agent: { name: 'ignored' } }), events: events(['a']) },
+			{ execution: execution('t2'), events: events(['x']) }
+		];
+		const first = await store.createAndAppendMany!(items);
+		expect(first.map((r) => r.created?.id)).toEqual(['t1', undefined, 't2']);
+		expect(first.map((r) => r.results.map((x) => x.seq))).toEqual([[1, 2], [1], [1]]);
+		expect(first[1]!.execution).toMatchObject({ id: 'old', agent: { name: 'kept' }, lastSeq: 1 });
+		const again = await store.createAndAppendMany!(items);
+		expect(again.map((r) => r.created)).toEqual([undefined, undefined, undefined]);
+		expect(again.flatMap((r) => r.results.map((x) => x.duplicate))).toEqual([true, true, true, true]);
+		expect((await store.readEvents('t1', 0, 10)).map((e) => e.id)).toEqual(['a', 'b']);
+	});
+
+	test('one transaction: when an item fails, nothing of the call is kept', async () => {
+		// A NULL id breaks a NOT NULL constraint: the store's own failure, half way through.
+		const bad = { execution: execution('t4'), events: [{ id: null, type: 'output', ts: '2025-01-01T00:00:01.000Z' }] as unknown as PreparedEvent[] };
+		const error = await store.createAndAppendMany!([{ execution: execution('t3'), events: events(['a']) }, bad]).catch((e: unknown) => e);
+		expect(error).toBeInstanceOf(Error);
+		expect(await store.getExecution('t3')).toBeUndefined();
+	});
+});
+
 describe('appendEvents', () => {
 	beforeEach(async () => {
 		await store.createExecution(execution('r1'));
