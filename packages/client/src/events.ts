@@ -58,17 +58,6 @@ export function isoFromMs(ms: number): string {
 	return lastIso;
 }
 
-/**
- * {@link serialiseEvent} for an event the client built itself (strings and numbers, no cycles,
- * no bigints): plain JSON.stringify, and the size check in UTF-8 only when its characters
- * could pass the limit (a character is at most 3 bytes of UTF-8).
- */
-export function serialiseOwnEvent(event: OutgoingEvent): string {
-	const json = JSON.stringify(event);
-	if (json.length * 3 <= MAX_EVENT_BYTES || Buffer.byteLength(json) <= MAX_EVENT_BYTES) return json;
-	return serialiseEvent(event);
-}
-
 /** JSON.stringify that turns bigints into strings and never throws (cycles become a note). */
 export function safeStringify(value: unknown): string | undefined {
 	try {

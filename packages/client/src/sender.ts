@@ -6,7 +6,8 @@
 import { backoff } from './backoff.js';
 import type { ResolvedConfig } from './config.js';
 import { RunwatchClientError, type RunwatchErrorCode } from './errors.js';
-import { isoFromMs, serialiseEvent, serialiseOwnEvent, type OutgoingEvent } from './events.js';
+import { isoFromMs, serialiseEvent, type OutgoingEvent } from './events.js';
+import { MAX_EVENT_BYTES } from './limits.js';
 import { postJson, type HttpOutcome } from './http.js';
 import { idPrefix } from './ids.js';
 import { EventQueue, QueueBudget, type QueuedEvent } from './queue.js';
@@ -353,12 +354,15 @@ class OwnEvent implements QueuedEvent {
 		readonly essential: boolean
 	) {}
 
+	/** Its JSON, in the field order of `OutgoingEvent`, built as text: no event object to make and walk. */
 	serialise(idPrefix: string): string {
-		const event: OutgoingEvent = { id: `${idPrefix}-${this.seq.toString(36)}`, type: this.type, ts: isoFromMs(this.tsMs) };
-		if (this.stepId !== undefined) event.stepId = this.stepId;
-		if (this.parentStepId !== undefined) event.parentStepId = this.parentStepId;
-		if (this.data !== undefined) event.data = this.data;
-		return serialiseOwnEvent(event);
+		let json = `{"id":"${idPrefix}-${this.seq.toString(36)}","type":${JSON.stringify(this.type)},"ts":"${isoFromMs(this.tsMs)}"`;
+		if (this.stepId !== undefined) json += `,"stepId":${JSON.stringify(this.stepId)}`;
+		if (this.parentStepId !== undefined) json += `,"parentStepId":${JSON.stringify(this.parentStepId)}`;
+		if (this.data !== undefined) json += `,"data":${JSON.stringify(this.data)}`;
+		json += '}';
+		if (json.length * 3 <= MAX_EVENT_BYTES || Buffer.byteLength(json) <= MAX_EVENT_BYTES) return json;
+		return serialiseEvent(JSON.parse(json) as OutgoingEvent);
 	}
 }
 
