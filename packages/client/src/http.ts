@@ -100,10 +100,11 @@ function requestJson(method: 'GET' | 'POST', url: string, body: string | undefin
 			req.destroy();
 			done({ kind: 'retry', message: 'aborted' });
 		};
+		// Before anything can destroy it: a destroyed request emits 'error', which must be heard.
+		req.on('error', (error) => done({ kind: 'retry', message: describe(error) }));
 		if (signal?.aborted) return onAbort();
 		signal?.addEventListener('abort', onAbort, { once: true });
 		if (unref) req.on('socket', (socket) => socket.unref());
-		req.on('error', (error) => done({ kind: 'retry', message: describe(error) }));
 		req.on('response', (response) => {
 			const status = response.statusCode ?? 0;
 			const chunks: Buffer[] = [];
