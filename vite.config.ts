@@ -4,6 +4,9 @@ import { runwatchDevSockets } from './src/lib/server/dev/ws-plugin.ts';
 
 export default defineConfig({
 	plugins: [sveltekit(), runwatchDevSockets()],
+	// The client package's CommonJS modules (`.cts`: the `runwatch` command's entry and what it
+	// loads before printing its URL) are TypeScript too, for its unit tests.
+	oxc: { include: /\.(m?ts|cts|[jt]sx)$/ },
 	test: {
 		projects: [
 			{

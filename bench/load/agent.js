@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { assertLoopback, nowUs, serve } from './ipc.js';
 
 const clientDist = fileURLToPath(new URL('../../packages/client/dist/index.js', import.meta.url));
-const cliPath = fileURLToPath(new URL('../../packages/client/dist/cli.js', import.meta.url));
+const cliPath = fileURLToPath(new URL('../../packages/client/dist/cli.cjs', import.meta.url));
 
 async function loadClient() {
 	if (!existsSync(clientDist)) throw new Error('No built client: run `npm run build:client` first.');

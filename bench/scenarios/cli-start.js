@@ -1,5 +1,5 @@
 // Scenario "cli-start" (issue 8): time from spawning `runwatch run --name x -- node -e ""`
-// (packages/client/dist/cli.js, the package's `bin`) to its `runwatch: watching at <url>` line on
+// (packages/client/dist/cli.cjs, the package's `bin`) to its `runwatch: watching at <url>` line on
 // stderr, beside spawning `node -e "console.error('x')"` (the Node floor: the same process start
 // and the same kind of first line), alternating, from a load process on the load core(s), with a
 // production server to record into.

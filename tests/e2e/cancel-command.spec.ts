@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { connectionState, expect, test } from './support/fixtures.ts';
 import { executionId, PROJECT_ROOT } from './support/runwatch.ts';
 
-const CLI = join(PROJECT_ROOT, 'packages/client/dist/cli.js');
+const CLI = join(PROJECT_ROOT, 'packages/client/dist/cli.cjs');
 
 test('Cancel on the page stops a command run by `runwatch run`', async ({ page, server }) => {
 	test.setTimeout(120_000);

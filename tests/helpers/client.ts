@@ -10,11 +10,11 @@ import { ROOT } from './server.js';
 
 export const CLIENT_DIR = join(ROOT, 'packages', 'client');
 export const CLIENT_DIST = join(CLIENT_DIR, 'dist');
-export const CLI = join(CLIENT_DIST, 'cli.js');
+export const CLI = join(CLIENT_DIST, 'cli.cjs');
 
 /** Throws a sentence saying what to do when packages/client is not built. */
 export function assertClientBuilt(): void {
-	for (const file of ['index.js', 'index.d.ts', 'otel.js', 'cli.js']) {
+	for (const file of ['index.js', 'index.d.ts', 'otel.js', 'cli.cjs']) {
 		if (!existsSync(join(CLIENT_DIST, file))) {
 			throw new Error(`No client build at ${join(CLIENT_DIST, file)}. Run \`npm run build:client\` before the integration tests.`);
 		}

@@ -77,7 +77,7 @@ if (closeExplicitly) {
 
 test('installed from its tarball: types, bin and both entry points are there', () => {
 	const pkg = join(project, 'node_modules', '@runwatch', 'client');
-	for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/otel.js', 'dist/otel.d.ts', 'dist/cli.js', 'README.md', 'package.json']) {
+	for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/otel.js', 'dist/otel.d.ts', 'dist/cli.cjs', 'README.md', 'package.json']) {
 		expect(existsSync(join(pkg, file)), file).toBe(true);
 	}
 	expect(existsSync(join(pkg, 'dist', 'sse.spec.js'))).toBe(false);

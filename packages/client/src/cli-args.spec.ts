@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { parseArgs, UsageError } from './cli-args.js';
+import { parseArgs, UsageError } from './cli-args.cjs';
 
 test('run: options before the command, with or without --, then the command untouched', () => {
 	expect(parseArgs(['run', '--name', 'x', '--grace=2', '--', 'node', '-e', '--name'])).toEqual({

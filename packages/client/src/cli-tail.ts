@@ -8,7 +8,7 @@ import { normaliseBaseUrl } from './config.js';
 import { ID_PATTERN } from './ids.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { SseParser } from './sse.js';
-import { UsageError } from './cli-args.js';
+import { UsageError } from './cli-args.cjs';
 
 interface StoredEvent {
 	seq: number;

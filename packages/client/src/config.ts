@@ -1,5 +1,8 @@
 import { DEFAULTS, SERVER_MAX_BATCH_EVENTS, SERVER_MAX_BODY_BYTES } from './limits.js';
 import { RunwatchClientError } from './errors.js';
+import { normaliseBaseUrl } from './base-url.cjs';
+
+export { normaliseBaseUrl };
 
 /** Options of {@link createRunwatch}; every one has a default. */
 export interface RunwatchOptions {
@@ -53,20 +56,6 @@ export interface ResolvedConfig {
 	watchCancel: boolean;
 	flushOnExit: boolean;
 	onError: ((error: RunwatchClientError) => void) | undefined;
-}
-
-/** `url` without a trailing slash; throws a TypeError when it is not an http(s) URL. */
-export function normaliseBaseUrl(url: string): string {
-	let parsed: URL;
-	try {
-		parsed = new URL(url);
-	} catch {
-		throw new TypeError(`Runwatch URL "${url}" is not a URL; expected e.g. http://127.0.0.1:3000`);
-	}
-	if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-		throw new TypeError(`Runwatch URL "${url}" must start with http:// or https://`);
-	}
-	return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
 }
 
 function positive(name: string, value: number | undefined, fallback: number, max = Infinity): number {

@@ -46,3 +46,8 @@ test('values JSON cannot hold become notes instead of failing', () => {
 	expect(parsed.data.output).toMatch(/not serialisable/);
 	expect(parsed.data.n).toBe('10');
 });
+
+test('isoFromMs is toISOString (remembering the last millisecond)', async () => {
+	const { isoFromMs } = await import('./events.js');
+	for (const ms of [0, 1, 1, 1_767_225_600_123, 1_767_225_600_123, 1_767_225_600_124]) expect(isoFromMs(ms)).toBe(new Date(ms).toISOString());
+});

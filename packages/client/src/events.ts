@@ -46,6 +46,18 @@ export function cleanName(name: unknown, fallback: string): string {
 	return text ? cutString(text, MAX_NAME_LENGTH) : fallback;
 }
 
+let lastMs = NaN;
+let lastIso = '';
+
+/** `new Date(ms).toISOString()`, remembering the last one: events queued in a burst share their millisecond. */
+export function isoFromMs(ms: number): string {
+	if (ms !== lastMs) {
+		lastIso = new Date(ms).toISOString();
+		lastMs = ms;
+	}
+	return lastIso;
+}
+
 /** JSON.stringify that turns bigints into strings and never throws (cycles become a note). */
 export function safeStringify(value: unknown): string | undefined {
 	try {

@@ -5,6 +5,7 @@ import { pollCancel } from './cancel.js';
 import type { ResolvedConfig } from './config.js';
 import { DEFAULTS } from './limits.js';
 import { cleanName, jsonValue, splitText, type OutgoingEvent } from './events.js';
+import { OUTPUT_PIECE_UNITS } from './limits.js';
 import { randomId } from './ids.js';
 import type { DeliveryStats, ExecutionSender } from './sender.js';
 
@@ -42,6 +43,10 @@ interface StepFrame {
 const steps = new AsyncLocalStorage<StepFrame>();
 
 const STEP_KINDS = new Set<string>(['llm', 'tool', 'agent', 'custom']);
+/** Events queued even over the memory budget: an execution's start and its end. */
+const ESSENTIAL = new Set<string>(['agent-start', 'agent-complete', 'error', 'cancelled']);
+
+type FlatData = Record<string, string | number | boolean>;
 const LOG_LEVELS = new Set<string>(['debug', 'info', 'warn', 'error']);
 
 function errorData(error: unknown): { message: string; stack?: string } {
@@ -136,21 +141,32 @@ export class Execution {
 		if (stepId) event.stepId = stepId;
 		if (options.parentStepId) event.parentStepId = options.parentStepId;
 		if (data !== undefined) event.data = data;
-		this.#sender.enqueue(event, type === 'agent-start' || type === 'agent-complete' || type === 'error' || type === 'cancelled');
+		// Serialised now: the agent may change `data` after this call.
+		this.#sender.enqueue(event, ESSENTIAL.has(type));
+	}
+
+	/**
+	 * Queues an event whose data this class built from strings and numbers (nobody else holds
+	 * it), serialised at send time: the cheap path of `output`, `log`, `usage` and step ends.
+	 */
+	#emit(type: string, data: FlatData | undefined, stepId?: string): void {
+		this.#sender.enqueueOwn(type, data, stepId ?? this.#currentStep()?.stepId, undefined, ESSENTIAL.has(type));
 	}
 
 	/**
 	 * Streamed output. Text over 32 Ki characters goes as several `output` events.
 	 * @param options.stream which stream it came from (e.g. `'stdout'`); default none.
 	 */
-	output(text: string, options: { stream?: string } = {}): void {
-		const stream = options.stream ? cleanName(options.stream, 'output') : undefined;
-		for (const piece of splitText(String(text))) this.event('output', stream ? { text: piece, stream } : { text: piece });
+	output(text: string, options?: { stream?: string }): void {
+		const stream = options?.stream ? cleanName(options.stream, 'output') : undefined;
+		const all = typeof text === 'string' ? text : String(text);
+		if (all.length <= OUTPUT_PIECE_UNITS) return this.#emit('output', stream ? { text: all, stream } : { text: all });
+		for (const piece of splitText(all)) this.#emit('output', stream ? { text: piece, stream } : { text: piece });
 	}
 
 	/** A log line. Unknown levels are sent as `info`. */
 	log(level: LogLevel, message: string): void {
-		this.event('log', { level: LOG_LEVELS.has(level) ? level : 'info', message: String(message) });
+		this.#emit('log', { level: LOG_LEVELS.has(level) ? level : 'info', message: String(message) });
 	}
 
 	/**
@@ -169,7 +185,9 @@ export class Execution {
 		try {
 			const result = await steps.run(frame, () => fn({ id: stepId }));
 			const output = jsonValue(result);
-			this.event('step-end', { ...(output !== undefined ? { output } : {}), durationMs: Math.round(performance.now() - started) }, { stepId });
+			const durationMs = Math.round(performance.now() - started);
+			if (output === undefined) this.#emit('step-end', { durationMs }, stepId);
+			else this.event('step-end', { output, durationMs }, { stepId });
 			return result;
 		} catch (error) {
 			this.event('step-end', { error: errorData(error), durationMs: Math.round(performance.now() - started) }, { stepId });
@@ -186,7 +204,7 @@ export class Execution {
 		if (input !== undefined) data.inputTokens = input;
 		if (output !== undefined) data.outputTokens = output;
 		if (cost !== undefined) data.costUsd = cost;
-		this.event('usage', data);
+		this.#emit('usage', data);
 	}
 
 	/** Marks the execution completed (`agent-complete`), with an optional JSON output. */
@@ -198,14 +216,14 @@ export class Execution {
 
 	/** Marks the execution failed (`error` with the message and stack). */
 	fail(error: unknown): void {
-		this.event('error', errorData(error));
+		this.#emit('error', errorData(error));
 		this.#end();
 	}
 
 	/** Records that the execution stopped because it was cancelled (`cancelled`). Default reason: the one given with the request. */
 	cancelled(reason?: string): void {
 		const why = reason ?? this.#cancelReason;
-		this.event('cancelled', why !== undefined ? { reason: String(why) } : undefined);
+		this.#emit('cancelled', why !== undefined ? { reason: String(why) } : undefined);
 		this.#end();
 	}
 

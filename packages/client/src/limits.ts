@@ -3,6 +3,8 @@
  * a batch over them is refused whole, so the client stays well below.
  */
 
+import { DEFAULT_URL } from './base-url.cjs';
+
 /** Server: most events per POST. */
 export const SERVER_MAX_BATCH_EVENTS = 1000;
 /** Server: largest request body. */
@@ -24,7 +26,7 @@ export const OUTPUT_PIECE_UNITS = 32 * 1024;
 
 /** Defaults of the client options; each is documented where the option is declared. */
 export const DEFAULTS = {
-	url: 'http://127.0.0.1:3000',
+	url: DEFAULT_URL,
 	maxBatchEvents: 500,
 	maxBatchBytes: 1024 * 1024,
 	flushIntervalMs: 50,

@@ -9,12 +9,12 @@
  */
 
 export interface QueuedEvent {
-	/** The event as JSON. */
-	json: string;
-	/** `json`'s size in UTF-8 bytes. */
-	bytes: number;
+	/** The event as JSON; undefined until it is serialised (at send time for the client's own events). */
+	json: string | undefined;
+	/** Its size in the budget: `json`'s UTF-8 bytes, or an estimate made before it was serialised. */
+	readonly bytes: number;
 	/** Always queued, even over the budget. */
-	essential: boolean;
+	readonly essential: boolean;
 }
 
 export class QueueBudget {

@@ -70,3 +70,36 @@ test('a refused token stops delivery for that execution and says how to get one'
 	expect(ctx.stats).toMatchObject({ sent: 0, failed: 6 });
 	expect(errors[0]!.message).toMatch(/cat data\/ingest-token/);
 });
+
+test("the client's own events are serialised at send time: in order with the others, distinct ids, their time kept", async () => {
+	server = await RecordingServer.start();
+	const ctx = context();
+	const sender = new ExecutionSender(ctx, 'exec-5', { agent: { name: 'a' } });
+	const before = Date.now();
+	sender.enqueueOwn('output', { text: 'one' }, undefined, undefined, false);
+	sender.enqueue(event(sender, 2));
+	sender.enqueueOwn('log', { level: 'warn', message: 'm'.repeat(300_000) }, 'step-1', 'step-0', false);
+	sender.enqueueOwn('agent-complete', undefined, undefined, undefined, true);
+	expect(await sender.flush(10_000)).toBe(true);
+	const events = server.events;
+	expect(events.map((e) => e.type)).toEqual(['output', 'output', 'log', 'agent-complete']);
+	expect(new Set(events.map((e) => e.id)).size).toBe(4);
+	expect(events[2]).toMatchObject({ stepId: 'step-1', parentStepId: 'step-0', data: { level: 'warn' } });
+	// Over the event limit: truncated as `serialiseEvent` does, not refused.
+	expect(JSON.stringify(events[2]).length).toBeLessThan(250 * 1024);
+	expect(Date.parse(events[0].ts)).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+	expect(events[3].data).toBeUndefined();
+});
+
+test('a batch is cut by its exact UTF-8 bytes, computed at send time', async () => {
+	server = await RecordingServer.start();
+	const ctx = context([], { maxBatchBytes: 64 * 1024, flushIntervalMs: 1000 });
+	const sender = new ExecutionSender(ctx, 'exec-6', { agent: { name: 'a' } });
+	// 3 bytes of UTF-8 per character: 20 of these are ~60 KiB as characters but ~180 KiB as bytes.
+	for (let n = 0; n < 20; n++) sender.enqueueOwn('output', { text: '€'.repeat(3000) }, undefined, undefined, false);
+	expect(await sender.flush(10_000)).toBe(true);
+	const posts = server.requests.filter((r) => r.path.endsWith('/events'));
+	expect(posts.length).toBeGreaterThanOrEqual(3);
+	for (const post of posts) expect(Buffer.byteLength(JSON.stringify(post.body))).toBeLessThanOrEqual(64 * 1024);
+	expect(posts.flatMap((r) => r.body.events)).toHaveLength(20);
+});

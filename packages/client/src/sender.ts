@@ -6,9 +6,10 @@
 import { backoff } from './backoff.js';
 import type { ResolvedConfig } from './config.js';
 import { RunwatchClientError, type RunwatchErrorCode } from './errors.js';
-import { serialiseEvent, type OutgoingEvent } from './events.js';
+import { isoFromMs, serialiseEvent, type OutgoingEvent } from './events.js';
+import { MAX_EVENT_BYTES } from './limits.js';
 import { postJson, type HttpOutcome } from './http.js';
-import { createIdSequence } from './ids.js';
+import { idPrefix } from './ids.js';
 import { EventQueue, QueueBudget, type QueuedEvent } from './queue.js';
 
 /** Counters of one client (or span processor), across its executions. */
@@ -73,8 +74,8 @@ export class ExecutionSender {
 	readonly executionId: string;
 	/** Resolves with the server's answer to the create, or `undefined` when it refused it or delivery was given up. */
 	readonly created: Promise<CreatedExecution | undefined>;
-	/** A fresh event id, unique within this execution. */
-	readonly nextEventId: () => string = createIdSequence();
+	/** A fresh event id, unique within this execution (see `createIdSequence`). */
+	readonly nextEventId = (): string => `${this.#idPrefix}-${(this.#nextSeq++).toString(36)}`;
 	/** Called whenever the queue has drained (or delivery was given up). */
 	onIdle: (() => void) | undefined;
 
@@ -90,6 +91,8 @@ export class ExecutionSender {
 	#waiters: ((drained: boolean) => void)[] = [];
 	#outage = false;
 	#unreportedDrops = 0;
+	readonly #idPrefix = idPrefix();
+	#nextSeq = 0;
 
 	constructor(ctx: DeliveryContext, executionId: string, createBody: Record<string, unknown>) {
 		this.#ctx = ctx;
@@ -118,6 +121,21 @@ export class ExecutionSender {
 	enqueue(event: OutgoingEvent, essential = false): boolean {
 		const json = serialiseEvent(event);
 		return this.#push({ json, bytes: Buffer.byteLength(json), essential });
+	}
+
+	/**
+	 * Queues an event whose `data` the client built itself and nobody else holds: strings,
+	 * finite numbers and booleans at its top level only. Its id, time and JSON are made when it
+	 * is sent, off the agent's call path; its size in the memory budget is an estimate (JSON
+	 * characters), since the exact bytes are known only then.
+	 */
+	enqueueOwn(type: string, data: Record<string, string | number | boolean> | undefined, stepId: string | undefined, parentStepId: string | undefined, essential: boolean): boolean {
+		let bytes = 64 + type.length + (stepId ? stepId.length + 12 : 0) + (parentStepId ? parentStepId.length + 18 : 0);
+		if (data) for (const key in data) {
+			const value = data[key];
+			bytes += key.length + 4 + (typeof value === 'string' ? value.length + 2 : 24);
+		}
+		return this.#push(new OwnEvent(this.#nextSeq++, Date.now(), type, data, stepId, parentStepId, bytes, essential));
 	}
 
 	#push(item: QueuedEvent): boolean {
@@ -216,16 +234,40 @@ export class ExecutionSender {
 				}
 			}
 			if (this.#state === 'refused') return;
-			const batch = this.#queue.peek(this.#ctx.config.maxBatchEvents, this.#ctx.config.maxBatchBytes);
+			const batch = this.#nextBatch();
 			if (batch.length === 0) return;
 			await this.#send(batch);
 		}
 	}
 
+	/**
+	 * The oldest events that fit in one request (at most `maxBatchEvents`, and `maxBatchBytes`
+	 * unless the first alone is bigger), serialised now if they were not yet. Exact UTF-8 bytes
+	 * are counted only when the characters could pass the limit.
+	 */
+	#nextBatch(): QueuedEvent[] {
+		const { maxBatchEvents, maxBatchBytes } = this.#ctx.config;
+		const items = this.#queue.peek(maxBatchEvents, Infinity);
+		let chars = 0;
+		let bytes = 0;
+		for (let i = 0; i < items.length; i++) {
+			const item = items[i]!;
+			const json = (item.json ??= (item as OwnEvent).serialise(this.#idPrefix));
+			chars += json.length + 1;
+			if (chars * 3 <= maxBatchBytes) continue;
+			// Past the cheap bound: count this one exactly (and the ones before, once).
+			if (bytes === 0) for (let j = 0; j < i; j++) bytes += Buffer.byteLength(items[j]!.json!) + 1;
+			bytes += Buffer.byteLength(json) + 1;
+			if (bytes > maxBatchBytes && i > 0) return items.slice(0, i);
+		}
+		return items;
+	}
+
 	/** Sends one batch until the server has it; a batch refused for its content is halved until the bad event is found and dropped alone. */
 	async #send(batch: QueuedEvent[]): Promise<void> {
 		const body = `{"events":[${batch.map((item) => item.json).join(',')}]}`;
-		const outcome = await this.#withRetry(() => this.#post(this.#eventsUrl, body));
+		// The answer lists every event's seq: not needed here, so not parsed unless it is an error.
+		const outcome = await this.#withRetry(() => this.#post(this.#eventsUrl, body, false));
 		if (this.stopped) return;
 		if (outcome.kind === 'ok') {
 			this.#queue.remove(batch.length);
@@ -269,8 +311,8 @@ export class ExecutionSender {
 		this.#ctx.report(new RunwatchClientError('refused', `${what}: ${outcome.kind === 'ok' ? '' : outcome.message}${hint}`, this.executionId, status));
 	}
 
-	#post(url: string, body: string): Promise<HttpOutcome> {
-		return postJson(url, body, { token: this.#ctx.config.token, timeoutMs: this.#ctx.config.requestTimeoutMs, signal: this.#stop.signal });
+	#post(url: string, body: string, parseOk = true): Promise<HttpOutcome> {
+		return postJson(url, body, { token: this.#ctx.config.token, timeoutMs: this.#ctx.config.requestTimeoutMs, signal: this.#stop.signal, parseOk });
 	}
 
 	async #withRetry(attempt: () => Promise<HttpOutcome>): Promise<HttpOutcome> {
@@ -295,6 +337,32 @@ export class ExecutionSender {
 			const delay = outcome.retryAfterMs ?? backoff(n, { minMs: 100, maxMs: this.#ctx.config.maxRetryDelayMs });
 			await sleep(delay, this.#stop.signal);
 		}
+	}
+}
+
+/** An event queued by {@link ExecutionSender.enqueueOwn}: its fields as given, JSON made when first sent. */
+class OwnEvent implements QueuedEvent {
+	json: string | undefined = undefined;
+	constructor(
+		readonly seq: number,
+		readonly tsMs: number,
+		readonly type: string,
+		readonly data: Record<string, string | number | boolean> | undefined,
+		readonly stepId: string | undefined,
+		readonly parentStepId: string | undefined,
+		readonly bytes: number,
+		readonly essential: boolean
+	) {}
+
+	/** Its JSON, in the field order of `OutgoingEvent`, built as text: no event object to make and walk. */
+	serialise(idPrefix: string): string {
+		let json = `{"id":"${idPrefix}-${this.seq.toString(36)}","type":${JSON.stringify(this.type)},"ts":"${isoFromMs(this.tsMs)}"`;
+		if (this.stepId !== undefined) json += `,"stepId":${JSON.stringify(this.stepId)}`;
+		if (this.parentStepId !== undefined) json += `,"parentStepId":${JSON.stringify(this.parentStepId)}`;
+		if (this.data !== undefined) json += `,"data":${JSON.stringify(this.data)}`;
+		json += '}';
+		if (json.length * 3 <= MAX_EVENT_BYTES || Buffer.byteLength(json) <= MAX_EVENT_BYTES) return json;
+		return serialiseEvent(JSON.parse(json) as OutgoingEvent);
 	}
 }
 

@@ -6,7 +6,7 @@ import { MAX_EVENT_BYTES } from '../../protocol/limits.js';
 import { invalid, RunwatchError } from '../errors.js';
 import type { RequestCredentials } from '../access/credentials.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
-import type { PreparedEvent, Store, StoredRow } from '../store/store.js';
+import type { NewExecution, PreparedEvent, Store, StoredRow } from '../store/store.js';
 
 /** Where committed news goes: the hub on this node (and, across nodes, a bus behind it). */
 export interface Publisher {
@@ -17,7 +17,7 @@ export interface Publisher {
 }
 
 export interface IngestDependencies {
-	store: Pick<Store, 'createExecution' | 'appendEvents' | 'deleteExecution'>;
+	store: Pick<Store, 'createExecution' | 'appendEvents' | 'deleteExecution' | 'createAndAppendMany'>;
 	publisher: Publisher;
 	access: { canIngest(credentials: RequestCredentials): boolean };
 	/**
@@ -70,6 +70,10 @@ function prepare(event: EventInput, now: string, where: string): PreparedEvent {
 	return prepared;
 }
 
+function newExecution(input: CreateExecutionInput, createdAt: string): NewExecution {
+	return { id: input.id ?? generateId(), agent: input.agent, department: input.department, metadata: input.metadata ?? {}, createdAt };
+}
+
 /** `POST .../events` takes one event or `{ events: [...] }`. */
 export function parseEventsBody(body: unknown): { inputs: EventInput[]; isBatch: boolean } {
 	const isBatch = body !== null && typeof body === 'object' && 'events' in body;
@@ -109,13 +113,7 @@ export class Ingest {
 		const done = this.#deps.admit();
 		try {
 			this.#deps.rateLimiter?.charge(INGEST_RATE_KEY, 1);
-			const result = await this.#deps.store.createExecution({
-				id: input.id ?? generateId(),
-				agent: input.agent,
-				department: input.department,
-				metadata: input.metadata ?? {},
-				createdAt: new Date().toISOString()
-			});
+			const result = await this.#deps.store.createExecution(newExecution(input, new Date().toISOString()));
 			if (result.created) this.#deps.publisher.publishExecution(result.execution);
 			return result;
 		} finally {
@@ -150,6 +148,57 @@ export class Ingest {
 		this.#deps.publisher.publishRows(executionId, rows);
 		if (stored.length > 0) this.#deps.publisher.publishExecution(execution);
 		return { accepted: stored.length, lastSeq: execution.lastSeq, results, execution };
+	}
+
+	/**
+	 * For each item, `createExecution` then `appendEvents` (OTLP: the traces of one request), in
+	 * one store transaction when the store can (one commit for all), else item by item. An item
+	 * whose events are refused before the store (too big) gets its error and the others go on;
+	 * an error of the store fails the call. Each item's news is published as the two calls would.
+	 */
+	async createAndAppendMany(
+		items: readonly { execution: CreateExecutionInput & { id: string }; events: EventInput[]; label: (index: number) => string }[]
+	): Promise<{ error?: RunwatchError }[]> {
+		const done = this.#deps.admit();
+		try {
+			const now = new Date().toISOString();
+			const outcomes: { error?: RunwatchError }[] = [];
+			const ready: { execution: NewExecution; events: PreparedEvent[] }[] = [];
+			let charge = 0;
+			for (const item of items) {
+				try {
+					const events = item.events.map((input, index) => prepare(input, now, item.label(index)));
+					ready.push({ execution: newExecution(item.execution, now), events });
+					charge += 1 + events.length;
+					outcomes.push({});
+				} catch (error) {
+					if (!(error instanceof RunwatchError)) throw error;
+					outcomes.push({ error });
+				}
+			}
+			this.#deps.rateLimiter?.charge(INGEST_RATE_KEY, charge);
+			const { store, publisher } = this.#deps;
+			if (store.createAndAppendMany) {
+				for (const result of await store.createAndAppendMany(ready)) {
+					if (result.created) publisher.publishExecution(result.created);
+					this.#publishAppend(result);
+				}
+				return outcomes;
+			}
+			for (const { execution, events } of ready) {
+				const created = await store.createExecution(execution);
+				if (created.created) publisher.publishExecution(created.execution);
+				this.#publishAppend(await store.appendEvents(execution.id, events));
+			}
+			return outcomes;
+		} finally {
+			done();
+		}
+	}
+
+	#publishAppend({ stored, rows, execution }: { stored: unknown[]; rows: StoredRow[]; execution: Execution }): void {
+		this.#deps.publisher.publishRows(execution.id, rows);
+		if (stored.length > 0) this.#deps.publisher.publishExecution(execution);
 	}
 
 	/**

@@ -1,4 +1,3 @@
-import { MAX_BATCH_EVENTS } from '../../protocol/limits.js';
 import { errorPayload, RunwatchError } from '../errors.js';
 import { credentialsOf } from '../access/credentials.js';
 import type { Ingest } from '../ingest/ingest.js';
@@ -24,7 +23,7 @@ const RPC_INTERNAL = 13;
  * `google.rpc.Status` with 400, 401, 413, 415 or 503 (+ Retry-After).
  */
 export async function exportTraces(
-	ingest: Pick<Ingest, 'authorize' | 'createExecution' | 'appendEvents'>,
+	ingest: Pick<Ingest, 'authorize' | 'createAndAppendMany'>,
 	request: Request
 ): Promise<Response> {
 	const encoding = encodingOf(request.headers.get('content-type'));
@@ -46,22 +45,19 @@ export async function exportTraces(
 		);
 		let rejected = received.rejected;
 		const rejections = [...received.rejections];
-		for (const trace of mapSpans(received.spans)) {
-			try {
-				await ingest.createExecution(trace.execution);
-				for (let i = 0; i < trace.events.length; i += MAX_BATCH_EVENTS) {
-					const chunk = trace.events.slice(i, i + MAX_BATCH_EVENTS);
-					await ingest.appendEvents(trace.execution.id, chunk, (index) => `trace ${trace.execution.id}, event ${chunk[index]?.id}`);
-				}
-			} catch (error) {
-				// A trace the store refuses for what it holds (not for the server's state) costs its
-				// own spans, not the others'. Anything else (shutting down: 503) fails the request, and
-				// the exporter's retry stores only what is missing.
-				if (!(error instanceof RunwatchError) || error.status >= 500 || error.status === 401) throw error;
-				rejected += trace.spans;
-				rejections.push(`trace ${trace.execution.id}: ${error.message}`);
-			}
-		}
+		// Every trace of the request in one store transaction. A trace refused for what it holds
+		// (an event too big) costs its own spans, not the others'; an error of the store or of the
+		// server's state (shutting down: 503) fails the request, and the exporter's retry stores
+		// only what is missing (event ids come from span ids).
+		const traces = mapSpans(received.spans);
+		const outcomes = await ingest.createAndAppendMany(
+			traces.map((trace) => ({ execution: trace.execution, events: trace.events, label: (index: number) => `trace ${trace.execution.id}, event ${trace.events[index]?.id}` }))
+		);
+		outcomes.forEach(({ error }, i) => {
+			if (!error) return;
+			rejected += traces[i]!.spans;
+			rejections.push(`trace ${traces[i]!.execution.id}: ${error.message}`);
+		});
 		const partialSuccess = rejected > 0 ? { rejectedSpans: rejected, errorMessage: describeRejections(rejected, rejections) } : undefined;
 		return answer(encoding, 200, partialSuccess);
 	} catch (error) {

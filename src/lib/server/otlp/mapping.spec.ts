@@ -174,6 +174,24 @@ describe('mapping details', () => {
 		]);
 	});
 
+	test('a child stamped as ending after its parent (the JS SDK times each span on its own clock) still ends before it; times stay as sent', () => {
+		const events = mapSpans([
+			span({ spanId: '1'.repeat(16), startNanos: 1_000_000_000n, endNanos: 1_550_085_369n, status: { code: 'error', message: 'agent gave up' } }),
+			span({ spanId: '2'.repeat(16), parentSpanId: '1'.repeat(16), startNanos: 1_517_000_000n, endNanos: 1_550_300_000n }),
+			span({ spanId: '3'.repeat(16), parentSpanId: '2'.repeat(16), startNanos: 1_520_000_000n, endNanos: 1_550_400_000n })
+		])[0]!.events;
+		expect(events.map((event) => event.id)).toEqual([
+			'otel-1111111111111111-start',
+			'otel-2222222222222222-start',
+			'otel-3333333333333333-start',
+			'otel-3333333333333333-end',
+			'otel-2222222222222222-end',
+			'otel-1111111111111111-end',
+			'otel-1111111111111111-error'
+		]);
+		expect((events[3]!.data as { durationMs: number }).durationMs).toBeCloseTo(30.4, 6);
+	});
+
 	test('order follows nanoseconds even within one millisecond', () => {
 		const events = mapSpans([
 			span({ spanId: '2'.repeat(16), parentSpanId: '1'.repeat(16), startNanos: 1_000_000_900n, endNanos: 1_000_000_950n }),

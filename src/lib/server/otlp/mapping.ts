@@ -96,8 +96,9 @@ function executionOf(traceId: string, spans: readonly ReceivedSpan[]): TraceBatc
 
 function eventsOf(spans: readonly ReceivedSpan[]): EventInput[] {
 	const depths = depthsOf(spans);
+	const ends = orderEndsOf(spans);
 	const timed: Timed[] = [];
-	for (const span of spans) timed.push(...spanEvents(span, depths.get(span.spanId) ?? 0));
+	for (const span of spans) timed.push(...spanEvents(span, depths.get(span.spanId) ?? 0, ends.get(span.spanId) ?? span.endNanos));
 	// Stable: what is still equal keeps the order the spans came in.
 	timed.sort((a, b) => (a.nanos < b.nanos ? -1 : a.nanos > b.nanos ? 1 : a.rank - b.rank || a.depth - b.depth));
 	return timed.map((entry) => entry.event);
@@ -116,8 +117,32 @@ function depthsOf(spans: readonly ReceivedSpan[]): Map<string, number> {
 	return depths;
 }
 
+/**
+ * The end each span is ordered by: its own, but never after an enclosing span's in this request.
+ * The JS SDK times each span on its own clock (a start in whole milliseconds plus a
+ * high-resolution duration), so a child ending just before its parent can be stamped a fraction
+ * of a millisecond after it; a step's end (and the execution's) must still come after its
+ * children's. Only the order uses this; every event keeps its span's own time.
+ */
+function orderEndsOf(spans: readonly ReceivedSpan[]): Map<string, bigint> {
+	const byId = new Map(spans.map((span) => [span.spanId, span]));
+	const ends = new Map<string, bigint>();
+	const endOf = (span: ReceivedSpan, hops: number): bigint => {
+		const known = ends.get(span.spanId);
+		if (known !== undefined) return known;
+		const parent = span.parentSpanId ? byId.get(span.parentSpanId) : undefined;
+		// `hops` bounds a malicious cycle of parents, as in depthsOf.
+		const parentEnd = parent && hops < spans.length ? endOf(parent, hops + 1) : undefined;
+		const end = parentEnd !== undefined && parentEnd < span.endNanos ? parentEnd : span.endNanos;
+		ends.set(span.spanId, end);
+		return end;
+	};
+	for (const span of spans) endOf(span, 0);
+	return ends;
+}
+
 /** One span → `step-start`, `step-end`, and for a root span `agent-complete` or `error`. */
-function spanEvents(span: ReceivedSpan, depth: number): Timed[] {
+function spanEvents(span: ReceivedSpan, depth: number, orderEnd: bigint): Timed[] {
 	const attributes = { ...span.attributes };
 	const input = take(attributes, INPUT_ATTRIBUTES);
 	const output = take(attributes, OUTPUT_ATTRIBUTES);
@@ -146,11 +171,11 @@ function spanEvents(span: ReceivedSpan, depth: number): Timed[] {
 	const end = isoFromNanos(span.endNanos);
 	const events: Timed[] = [
 		{ nanos: span.startNanos, rank: RANK['step-start'], depth, event: { id: `otel-${span.spanId}-start`, type: 'step-start', ts: start, ...step, data: fit(startData, ['attributes', 'input']) } },
-		{ nanos: span.endNanos, rank: RANK['step-end'], depth: -depth, event: { id: `otel-${span.spanId}-end`, type: 'step-end', ts: end, ...step, data: fit(endData, ['output']) } }
+		{ nanos: orderEnd, rank: RANK['step-end'], depth: -depth, event: { id: `otel-${span.spanId}-end`, type: 'step-end', ts: end, ...step, data: fit(endData, ['output']) } }
 	];
 	if (!span.parentSpanId) {
 		events.push({
-			nanos: span.endNanos,
+			nanos: orderEnd,
 			rank: RANK.end,
 			depth: 0,
 			event: error

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { createSqliteStore } from './sqlite.js';
-import type { NewExecution, Store } from './store.js';
+import type { NewExecution, PreparedEvent, Store } from './store.js';
 
 // What only the SQLite store has: its file, pragmas and schema version. What every store does is
 // in store.contract.ts (run on SQLite by store.spec.ts).
@@ -27,6 +27,10 @@ afterEach(async () => {
 
 function execution(id: string, overrides: Partial<NewExecution> = {}): NewExecution {
 	return { id, agent: { name: 'agent-a' }, metadata: {}, createdAt: '2025-01-01T00:00:00.000Z', ...overrides };
+}
+
+function events(ids: string[], type = 'output'): PreparedEvent[] {
+	return ids.map((id) => ({ id, type, ts: '2025-01-01T00:00:01.000Z', data: { text: id } }));
 }
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -109,5 +113,34 @@ describe('migrations and durability', () => {
 		db.close();
 		expect(() => createSqliteStore({ file })).toThrow(/newer Runwatch/);
 		store = createSqliteStore({ file: ':memory:' });
+	});
+});
+
+// Only the SQLite store has it (OTLP: every trace of one request in one transaction); other
+// stores fall back to one trace at a time (ingest/create-and-append.spec.ts).
+describe('createAndAppendMany', () => {
+	test('creates what is new and appends to each, in one call; a repeat stores nothing twice', async () => {
+		await store.createExecution(execution('old', { agent: { name: 'kept' } }));
+		const items = [
+			{ execution: execution('t1'), events: events(['a', 'b']) },
+			{ execution: execution('old', { agent: { name: 'ignored' } }), events: events(['a']) },
+			{ execution: execution('t2'), events: events(['x']) }
+		];
+		const first = await store.createAndAppendMany!(items);
+		expect(first.map((r) => r.created?.id)).toEqual(['t1', undefined, 't2']);
+		expect(first.map((r) => r.results.map((x) => x.seq))).toEqual([[1, 2], [1], [1]]);
+		expect(first[1]!.execution).toMatchObject({ id: 'old', agent: { name: 'kept' }, lastSeq: 1 });
+		const again = await store.createAndAppendMany!(items);
+		expect(again.map((r) => r.created)).toEqual([undefined, undefined, undefined]);
+		expect(again.flatMap((r) => r.results.map((x) => x.duplicate))).toEqual([true, true, true, true]);
+		expect((await store.readEvents('t1', 0, 10)).map((e) => e.id)).toEqual(['a', 'b']);
+	});
+
+	test('one transaction: when an item fails, nothing of the call is kept', async () => {
+		// A NULL id breaks a NOT NULL constraint: the store's own failure, half way through.
+		const bad = { execution: execution('t4'), events: [{ id: null, type: 'output', ts: '2025-01-01T00:00:01.000Z' }] as unknown as PreparedEvent[] };
+		const error = await store.createAndAppendMany!([{ execution: execution('t3'), events: events(['a']) }, bad]).catch((e: unknown) => e);
+		expect(error).toBeInstanceOf(Error);
+		expect(await store.getExecution('t3')).toBeUndefined();
 	});
 });

@@ -8,7 +8,7 @@ import { RunwatchError } from '../errors.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { storedJson, toExecution, toShare, toState, toStoredEvent, type ExecutionRow, type ShareRow } from './rows.js';
-import type { AppendResult, IngestResult, ListResult, NewExecution, PreparedEvent, Store, StoredRow } from './store.js';
+import type { AppendResult, CreateAndAppendResult, IngestResult, ListResult, NewExecution, PreparedEvent, Store, StoredRow } from './store.js';
 
 export interface SqliteStoreOptions {
 	/** Path of the database file, or ':memory:'. */
@@ -104,7 +104,7 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 
 	const freePages = () => db.pragma('freelist_count', { simple: true }) as number;
 
-	const append = db.transaction((executionId: string, events: PreparedEvent[]): AppendResult => {
+	const appendIn = (executionId: string, events: PreparedEvent[]): AppendResult => {
 		const row = q.getExecution.get(executionId);
 		if (!row) throw new RunwatchError('not_found', `No execution "${executionId}". Create it with POST /api/executions first.`);
 		let state = toState(row);
@@ -143,7 +143,27 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 		};
 		q.updateState.run(after);
 		return { stored, rows, results, execution: toExecution(after) };
-	});
+	};
+	const append = db.transaction(appendIn);
+
+	const insertExecution = (input: NewExecution): boolean =>
+		q.insertExecution.run({
+			id: input.id,
+			agentName: input.agent.name,
+			departmentName: input.department?.name ?? null,
+			agent: JSON.stringify(input.agent),
+			department: input.department ? JSON.stringify(input.department) : null,
+			metadata: JSON.stringify(input.metadata),
+			createdAt: input.createdAt
+		}).changes === 1;
+
+	const createAndAppendMany = db.transaction(
+		(items: readonly { execution: NewExecution; events: PreparedEvent[] }[]): CreateAndAppendResult[] =>
+			items.map(({ execution, events }) => {
+				const created = insertExecution(execution) ? toExecution(q.getExecution.get(execution.id)!) : undefined;
+				return { created, ...appendIn(execution.id, events) };
+			})
+	);
 
 	const parseRows = (rows: { json: string }[]): StoredEvent[] => rows.map((r) => JSON.parse(r.json));
 
@@ -151,17 +171,9 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 		kind: 'sqlite',
 
 		async createExecution(input: NewExecution) {
-			const info = q.insertExecution.run({
-				id: input.id,
-				agentName: input.agent.name,
-				departmentName: input.department?.name ?? null,
-				agent: JSON.stringify(input.agent),
-				department: input.department ? JSON.stringify(input.department) : null,
-				metadata: JSON.stringify(input.metadata),
-				createdAt: input.createdAt
-			});
+			const created = insertExecution(input);
 			const row = q.getExecution.get(input.id)!;
-			return { execution: toExecution(row), created: info.changes === 1 };
+			return { execution: toExecution(row), created };
 		},
 
 		async getExecution(id) {
@@ -207,6 +219,10 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 
 		async appendEvents(executionId, events) {
 			return append.immediate(executionId, events);
+		},
+
+		async createAndAppendMany(items) {
+			return createAndAppendMany.immediate(items);
 		},
 
 		async readEvents(executionId, since, limit) {

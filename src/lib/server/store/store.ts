@@ -50,6 +50,11 @@ export interface AppendResult {
 	execution: Execution;
 }
 
+/** One item of `createAndAppendMany`: the execution when this call created it, and the append. */
+export interface CreateAndAppendResult extends AppendResult {
+	created: Execution | undefined;
+}
+
 /** A share link as stored: its token is never kept, only a hash of it. */
 export interface ShareRecord {
 	id: string;
@@ -98,6 +103,12 @@ export interface Store {
 	listExecutions(query: ListQuery): Promise<ListResult>;
 	/** Throws RunwatchError `not_found` for an unknown execution. */
 	appendEvents(executionId: string, events: PreparedEvent[]): Promise<AppendResult>;
+	/**
+	 * Optional: for each item, `createExecution` then `appendEvents`, all in ONE write
+	 * transaction (OTLP: the traces of one request). One commit instead of two per execution;
+	 * callers fall back to the two calls per item when a store lacks it.
+	 */
+	createAndAppendMany?(items: readonly { execution: NewExecution; events: PreparedEvent[] }[]): Promise<CreateAndAppendResult[]>;
 	/** Events with seq > since, ascending, at most `limit`. */
 	readEvents(executionId: string, since: number, limit: number): Promise<StoredEvent[]>;
 	/**
