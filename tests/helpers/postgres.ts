@@ -30,10 +30,10 @@ export async function postgresMissing(): Promise<string | undefined> {
  * `test`, or `test.skip` with a warning naming `file` when PostgreSQL is missing (never under
  * CI: there the test runs and fails, saying why). Call with top-level await.
  */
-export async function pgTestFor(file: string): Promise<{ pgTest: typeof test; missing: string | undefined }> {
+export async function pgTestFor(file: string): Promise<{ pgTest: ReturnType<typeof test.skipIf>; missing: string | undefined }> {
 	const missing = await postgresMissing();
 	if (missing && !CI) console.warn(`${file}: skipped: ${missing}`);
-	return { pgTest: missing && !CI ? test.skip : test, missing };
+	return { pgTest: test.skipIf(Boolean(missing) && !CI), missing };
 }
 
 export interface TestDatabase {

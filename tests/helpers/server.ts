@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createTestDatabase, type TestDatabase } from './postgres.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Where the production build under test is: `npm test` builds into its own folder (scripts/test.js). */
@@ -63,6 +64,15 @@ const SERVER_ENV = ['PORT', 'HOST', 'ORIGIN', 'RUNWATCH_DATA_DIR', 'RUNWATCH_ING
  */
 const TEST_DEFAULTS: Record<string, string> = { RUNWATCH_MAX_CONNECTIONS_PER_ADDRESS: '100000' };
 
+/**
+ * `RUNWATCH_TEST_STORE=postgres`: every test server that does not set DATABASE_URL itself gets
+ * its own fresh PostgreSQL database (kept across its restarts, dropped by `cleanup`), so the
+ * integration suite can run on PostgreSQL as it runs on SQLite.
+ */
+const ON_POSTGRES = process.env.RUNWATCH_TEST_STORE === 'postgres';
+/** The database of each data directory (a server started on another's data gets its data), and how many servers use it. */
+const databases = new Map<string, { database: TestDatabase; users: number }>();
+
 export class TestServer {
 	readonly dataDir: string;
 	readonly port: number;
@@ -70,6 +80,7 @@ export class TestServer {
 	readonly #env: Record<string, string | undefined>;
 	readonly #ownsDataDir: boolean;
 	#process: ChildProcess | undefined;
+	#usesDatabase = false;
 	#exited: Promise<Exit> | undefined;
 	/** Everything the process printed (stdout and stderr), across restarts. */
 	output = '';
@@ -79,13 +90,20 @@ export class TestServer {
 		this.dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'runwatch-it-'));
 		this.port = port;
 		this.token = options.token === undefined ? TEST_TOKEN : options.token;
-		this.#env = options.env ?? {};
+		this.#env = { ...options.env };
 	}
 
 	static async start(options: StartOptions = {}): Promise<TestServer> {
 		assertBuilt();
 		const server = new TestServer(options, await freePort());
 		try {
+			if (ON_POSTGRES && !('DATABASE_URL' in server.#env)) {
+				let entry = databases.get(server.dataDir);
+				if (!entry) databases.set(server.dataDir, (entry = { database: await createTestDatabase(), users: 0 }));
+				entry.users++;
+				server.#usesDatabase = true;
+				server.#env.DATABASE_URL = entry.database.url;
+			}
 			await server.#spawn(options.startTimeoutMs ?? 20_000);
 		} catch (error) {
 			await server.cleanup(); // nobody else holds it to clean up
@@ -179,6 +197,12 @@ export class TestServer {
 	/** Kills the process if it runs and removes the data directory this helper created. */
 	async cleanup(): Promise<void> {
 		if (this.running) await this.stop('SIGKILL');
+		const entry = this.#usesDatabase ? databases.get(this.dataDir) : undefined;
+		this.#usesDatabase = false;
+		if (entry && --entry.users === 0) {
+			databases.delete(this.dataDir);
+			await entry.database.drop();
+		}
 		if (this.#ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
 	}
 }
