@@ -9,6 +9,7 @@ import { createSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
 import { WsServer } from './ws/ws-server.js';
 import { tryFastIngest } from './http/fast-ingest.js';
+import { tryNodeSse } from './sse/node-stream.js';
 import { Ingest } from './ingest/ingest.js';
 import { Retention } from './retention/retention.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -105,7 +106,7 @@ export function createRuntime(config: RunwatchConfig): Runtime {
 	const retention = new Retention({ store, publisher: hub, days: config.retentionDays });
 	retention.start();
 
-	return {
+	const runtime: Runtime = {
 		config,
 		store,
 		hub,
@@ -119,7 +120,7 @@ export function createRuntime(config: RunwatchConfig): Runtime {
 		sseStreams,
 		sseSessions: new Map(),
 		handleFastPath(request, response) {
-			return config.ingestFastPath && tryFastIngest(ingest, request, response);
+			return config.ingestFastPath && (tryFastIngest(ingest, request, response) || tryNodeSse(runtime, request, response));
 		},
 		assertAcceptingViewers() {
 			if (draining) throw new RunwatchError('shutting_down', 'Server is shutting down; reconnect in a moment');
@@ -149,6 +150,7 @@ export function createRuntime(config: RunwatchConfig): Runtime {
 			return shutdownPromise;
 		}
 	};
+	return runtime;
 }
 
 /** What the server prints once it listens at `url`: where, how to send a first run, how to sign in. */
