@@ -21,8 +21,8 @@ export default {
 	description: 'E executions × 1 viewer each; batches of B events per POST to each in turn, K in flight; delivered events/s',
 	systems: ['runwatch', 'runwatch-sse', 'ws-broadcast-batched'],
 	notApplicable: {},
-	defaults: { executions: 1000, rounds: 20, batch: 10, inFlight: 32, payloadBytes: 100, loadProcs: 1, timeoutMs: 120000 },
-	quick: { rounds: 10 },
+	defaults: { executions: 1000, rounds: 10, batch: 10, inFlight: 32, payloadBytes: 100, loadProcs: 1, timeoutMs: 300000 },
+	quick: { rounds: 5 },
 	metrics: ['deliveredPerSec', 'deliveredPerServerCpuSec', 'publishPerSec', 'elapsedMs', 'serverCpuPct', 'loadCpuPct', 'events', 'frames', 'lost', 'duplicated', 'outOfOrder', 'unexpected'],
 
 	async run(system, ctx) {

@@ -35,7 +35,7 @@ export class SseStream implements ViewerChannel {
 	readonly #format: SseStreamOptions['format'];
 	readonly #onClose: (() => void) | undefined;
 	#controller: ReadableStreamDefaultController<Uint8Array> | undefined;
-	#heartbeat: NodeJS.Timeout | undefined;
+	readonly #heartbeatMs: number;
 	#closed = false;
 
 	constructor(options: SseStreamOptions) {
@@ -46,7 +46,7 @@ export class SseStream implements ViewerChannel {
 			this.#response = response;
 			response.writeHead(200, SSE_HEADERS);
 			// The client went away, or we ended it: either way this viewer is done.
-			response.once('close', () => this.#finish());
+			response.on('close', () => this.#finish());
 		} else {
 			this.#body = new ReadableStream<Uint8Array>(
 				{
@@ -61,9 +61,13 @@ export class SseStream implements ViewerChannel {
 		// The first bytes go out at once: proxies and browsers see the stream is alive, and
 		// EventSource learns how soon to reconnect.
 		this.#write(`retry: ${SSE_RETRY_MS}\n: connected\n\n`);
-		const heartbeatMs = options.heartbeatMs ?? SSE_HEARTBEAT_MS;
-		this.#heartbeat = setInterval(() => this.#write(': heartbeat\n\n'), heartbeatMs);
-		this.#heartbeat.unref();
+		this.#heartbeatMs = options.heartbeatMs ?? SSE_HEARTBEAT_MS;
+		joinHeartbeat(this.#heartbeatMs, this);
+	}
+
+	/** A comment line that keeps proxies from timing the idle stream out (the shared timer calls it). */
+	heartbeat(): void {
+		this.#write(': heartbeat\n\n');
 	}
 
 	/** The response body (web streams only; a stream on a Node response has none). */
@@ -141,9 +145,36 @@ export class SseStream implements ViewerChannel {
 	#finish(): void {
 		if (this.#closed) return;
 		this.#closed = true;
-		clearInterval(this.#heartbeat);
+		leaveHeartbeat(this.#heartbeatMs, this);
 		this.#onClose?.();
 	}
+}
+
+/**
+ * One heartbeat timer per interval for all streams rather than one per stream: an idle viewer is
+ * memory, and a timer of its own was part of it. A stream's first heartbeat comes within one
+ * interval of its opening, and then every interval.
+ */
+const heartbeats = new Map<number, { timer: NodeJS.Timeout; streams: Set<SseStream> }>();
+
+function joinHeartbeat(ms: number, stream: SseStream): void {
+	let group = heartbeats.get(ms);
+	if (!group) {
+		const streams = new Set<SseStream>();
+		const timer = setInterval(() => {
+			for (const member of streams) member.heartbeat();
+		}, ms);
+		timer.unref();
+		heartbeats.set(ms, (group = { timer, streams }));
+	}
+	group.streams.add(stream);
+}
+
+function leaveHeartbeat(ms: number, stream: SseStream): void {
+	const group = heartbeats.get(ms);
+	if (!group?.streams.delete(stream) || group.streams.size > 0) return;
+	clearInterval(group.timer);
+	heartbeats.delete(ms);
 }
 
 /** Headers that keep proxies, CDNs and compression middleware from buffering the stream. */
