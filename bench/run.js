@@ -34,6 +34,8 @@ import socketio from './systems/socketio.js';
 import wsBroadcast from './systems/ws-broadcast.js';
 import wsBroadcastTick from './systems/ws-broadcast-tick.js';
 import wsBroadcastBatched from './systems/ws-broadcast-batched.js';
+import sseLoop from './systems/sse-loop.js';
+import bareSqlite from './systems/bare-sqlite.js';
 import fanout from './scenarios/fanout.js';
 import latency from './scenarios/latency.js';
 import memory from './scenarios/memory.js';
@@ -45,10 +47,12 @@ import client from './scenarios/client.js';
 import otlp from './scenarios/otlp.js';
 import cliStart from './scenarios/cli-start.js';
 import revocation from './scenarios/revocation.js';
+import smallPosts from './scenarios/small-posts.js';
+import many from './scenarios/many.js';
 
-const SYSTEMS = [runwatch, runwatchSse, runwatchPg, socketio, wsBroadcast, wsBroadcastTick, wsBroadcastBatched];
+const SYSTEMS = [runwatch, runwatchSse, runwatchPg, socketio, wsBroadcast, wsBroadcastTick, wsBroadcastBatched, sseLoop, bareSqlite];
 /** Scenarios in the default run, then those that run only when named. */
-const SCENARIOS = [fanout, latency, memory, catchup, ingest, client, otlp, cliStart, revocation];
+const SCENARIOS = [fanout, latency, memory, catchup, ingest, smallPosts, many, client, otlp, cliStart, revocation];
 const EXTRA_SCENARIOS = [fanout200, retention];
 const ALL_SCENARIOS = [...SCENARIOS, ...EXTRA_SCENARIOS];
 

@@ -10,9 +10,11 @@ const EVENTS_PATH = /^\/api\/executions\/([A-Za-z0-9_-]{1,64})\/events$/;
  * An HTTP server taking POST /api/executions and POST /api/executions/:id/events (one event or
  * { events: [...] }) with a Bearer token, assigning seq per execution in memory. No storage, no
  * validation: the floor the peers stand for.
- * @param {{ token: string, onCreate?: (id: string) => void, onEvents: (executionId: string, events: object[]) => void }} options
+ * `onRequest` sees every request first and returns true for those it answers itself (the SSE
+ * peer's GET streams).
+ * @param {{ token: string, onCreate?: (id: string) => void, onEvents: (executionId: string, events: object[]) => void, onRequest?: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => boolean }} options
  */
-export function createPublishServer({ token, onCreate = () => {}, onEvents }) {
+export function createPublishServer({ token, onCreate = () => {}, onEvents, onRequest = () => false }) {
 	/** executionId → lastSeq */
 	const seqs = new Map();
 	const readBody = (req) =>
@@ -29,6 +31,7 @@ export function createPublishServer({ token, onCreate = () => {}, onEvents }) {
 	};
 	const server = http.createServer(async (req, res) => {
 		try {
+			if (onRequest(req, res)) return;
 			if (req.method === 'GET' && req.url === '/health') return send(res, 200, { ok: true });
 			if (req.method !== 'POST') return send(res, 404, { error: { code: 'not_found', message: 'no' } });
 			if (req.headers.authorization !== `Bearer ${token}`) {

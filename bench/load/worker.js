@@ -9,6 +9,7 @@
 //             loss / duplicates / out-of-order, and the latency histogram
 //   close     closes every subscriber
 //   publish   posts one event per request, `inFlight` at a time, for a duration or at a fixed rate
+//   publishMany  posts batches to many executions in turn, `inFlight` at a time, for `rounds` rounds
 //   ingest    posts batches of events, `inFlight` at a time, until `total` are committed
 //   steady    posts a small batch at a fixed rate until `stopSteady` (or a time limit), timing each
 //   cpu       this process's CPU time
@@ -301,12 +302,20 @@ let subs = [];
 let latency;
 let sseAgent;
 
-async function cmdOpen({ kind, url, executionId, count, parallel = 50, timeoutMs = 60000, latency: wantLatency, skip = 0 }) {
+/**
+ * Opens `count` subscribers of `executionId`, or with `executionIds` one subscriber per id (an
+ * SSE `url` then holds `__ID__` where the id goes).
+ */
+async function cmdOpen({ kind, url, executionId, executionIds, count, parallel = 50, timeoutMs = 60000, latency: wantLatency, skip = 0 }) {
 	assertLoopback(url);
 	latency = wantLatency ? new Histogram() : undefined;
 	sseAgent ??= new http.Agent({ keepAlive: false, maxSockets: Infinity });
 	const deadline = Date.now() + timeoutMs;
-	const list = Array.from({ length: count }, () => new Subscriber({ kind, url, executionId, latency, skip, agent: sseAgent }));
+	const targets = executionIds ?? Array.from({ length: count }, () => executionId);
+	count = targets.length;
+	const list = targets.map(
+		(id) => new Subscriber({ kind, url: url.replace('__ID__', encodeURIComponent(id)), executionId: id, latency, skip, agent: sseAgent })
+	);
 	subs.push(...list);
 	let next = 0;
 	const t0 = nowUs();
@@ -431,6 +440,44 @@ async function cmdPublish({ baseUrl, token, executionId, mode = 'burst', duratio
 	return { accepted, lastSeq, firstAt: t0, lastAt: nowUs(), sent: next, behind, errors: errors.slice(0, 5) };
 }
 
+/**
+ * Many executions at once: `rounds` rounds, each posting one batch of `batch` events to every
+ * execution in turn, `inFlight` requests at a time (one execution has at most one request in
+ * flight while there are more executions than requests). Every execution ends with
+ * rounds × batch events.
+ */
+async function cmdPublishMany({ baseUrl, token, executionIds, rounds, batch = 10, inFlight = 32, payloadBytes = 100, prefix = 'm', timeoutMs = 120000 }) {
+	assertLoopback(baseUrl);
+	postAgent = new http.Agent({ keepAlive: true, maxSockets: inFlight });
+	const pad = 'x'.repeat(payloadBytes);
+	const urls = executionIds.map((id) => `${baseUrl}/api/executions/${encodeURIComponent(id)}/events`);
+	const jobs = rounds * executionIds.length;
+	const bodyOf = (job) => {
+		const round = Math.floor(job / executionIds.length);
+		const parts = [];
+		for (let i = round * batch + 1; i <= (round + 1) * batch; i++) parts.push(eventBody(prefix, i, pad));
+		return `{"events":[${parts.join(',')}]}`;
+	};
+	const deadline = Date.now() + timeoutMs;
+	let next = 0;
+	let accepted = 0;
+	const t0 = nowUs();
+	const worker = async () => {
+		while (next < jobs) {
+			if (Date.now() > deadline) throw new Error('publishMany: deadline passed');
+			const job = next++;
+			const res = await post(urls[job % urls.length], token, bodyOf(job));
+			if (res.status !== 200) throw new Error(`publishMany: POST ${res.status} ${res.text.slice(0, 300)}`);
+			const m = /"accepted":(\d+)/.exec(res.text);
+			if (m) accepted += Number(m[1]);
+		}
+	};
+	await Promise.all(Array.from({ length: Math.min(inFlight, jobs) }, worker));
+	const t1 = nowUs();
+	postAgent.destroy();
+	return { accepted, requests: jobs, firstAt: t0, lastAt: t1 };
+}
+
 /** Batches of `batch` events, `inFlight` requests at a time, until `total` are committed. */
 async function cmdIngest({ baseUrl, token, executionId, total, batch = 100, inFlight = 8, payloadBytes = 100, prefix = 'i', timeoutMs = 120000 }) {
 	assertLoopback(baseUrl);
@@ -533,6 +580,7 @@ const commands = {
 	expect: cmdExpect,
 	close: cmdClose,
 	publish: cmdPublish,
+	publishMany: cmdPublishMany,
 	ingest: cmdIngest,
 	steady: cmdSteady,
 	stopSteady: () => {

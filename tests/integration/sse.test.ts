@@ -433,3 +433,63 @@ describe('with a viewer token, then SIGTERM', () => {
 		expect(await exit).toEqual({ code: 0, signal: null });
 	});
 });
+
+// Production streams SSE from the Node entry (src/lib/server/sse/node-stream.ts); `vite dev`, and
+// production with RUNWATCH_INGEST_FAST_PATH=off, through the SvelteKit routes. Same code behind
+// both; everything above runs on the Node path, this on the routes.
+describe('through the SvelteKit routes (RUNWATCH_INGEST_FAST_PATH=off)', () => {
+	let routed: TestServer;
+	beforeAll(async () => {
+		routed = await TestServer.start({ env: { RUNWATCH_INGEST_FAST_PATH: 'off' } });
+	});
+	afterAll(async () => {
+		await routed?.cleanup();
+	});
+
+	test('the execution stream: headers, stored then live events with id: seq, resume, HEAD, errors as JSON', async () => {
+		const id = await createExecution(routed);
+		await postEvents(routed, id, outputEvents(5));
+		const url = `${routed.url}/api/executions/${id}/stream`;
+		const client = await SseClient.open(url);
+		try {
+			expect(client.response.headers.get('cache-control')).toBe('no-cache, no-transform');
+			await client.waitFor(() => client.messages.length >= 5, 5_000, '5 stored events');
+			await postEvents(routed, id, outputEvents(3));
+			await client.waitFor(() => client.messages.length >= 8, 5_000, '8 events');
+			expect(client.messages.map((m) => Number(m.id))).toEqual(range(1, 8));
+			expect(client.retry).toBe(SSE_RETRY_MS);
+		} finally {
+			client.abort();
+		}
+		const resumed = await SseClient.open(url, { headers: { 'last-event-id': '6' } });
+		try {
+			await resumed.waitFor(() => resumed.messages.length >= 2, 5_000, 'events 7 and 8');
+			expect(resumed.messages.map((m) => Number(m.id))).toEqual([7, 8]);
+		} finally {
+			resumed.abort();
+		}
+		const head = await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(3_000) });
+		expect(head.status).toBe(200);
+		expect(await head.text()).toBe('');
+		const missing = await fetch(`${routed.url}/api/executions/no-such-run/stream`, { signal: AbortSignal.timeout(3_000) });
+		expect(missing.status).toBe(404);
+		expect((await missing.json()).error.code).toBe('not_found');
+	});
+
+	test('the dashboard stream: session first, then subscribed events', async () => {
+		const id = await createExecution(routed);
+		await postEvents(routed, id, outputEvents(2));
+		const client = await SseClient.open(`${routed.url}/api/sse`);
+		try {
+			await client.waitFor(() => client.messages.length >= 1, 2_000, 'the session message');
+			const { sessionId } = client.json[0];
+			const posted = await request(routed, 'POST', `/api/sse/${sessionId}`, { body: { type: 'subscribe', executionId: id, since: 0 }, auth: false });
+			expect(posted.status).toBe(202);
+			await client.waitFor(() => client.json.some((m) => m.type === 'events'), 5_000, 'the events');
+			const events = client.json.filter((m) => m.type === 'events').flatMap((m) => m.events.map((e: { seq: number }) => e.seq));
+			expect(events).toEqual([1, 2]);
+		} finally {
+			client.abort();
+		}
+	});
+});

@@ -31,8 +31,9 @@ export interface RunwatchConfig {
 	/** Prefix of every Redis channel (`RUNWATCH_REDIS_PREFIX`, default `runwatch:`): one Redis, several deployments. */
 	redisPrefix: string;
 	/**
-	 * Whether the Node entry takes `POST .../events` before SvelteKit (default on;
-	 * `RUNWATCH_INGEST_FAST_PATH=off` sends it through the SvelteKit route, as `vite dev` does).
+	 * Whether the Node entry takes `POST .../events` and the SSE streams before SvelteKit
+	 * (default on; `RUNWATCH_INGEST_FAST_PATH=off` sends them through the SvelteKit routes, as
+	 * `vite dev` does).
 	 */
 	ingestFastPath: boolean;
 	/** Events per second one ingest token may send (`RUNWATCH_INGEST_RATE`); undefined when off. */

@@ -8,6 +8,7 @@ import { createStore } from './store/create.js';
 import type { Store } from './store/store.js';
 import { WsServer } from './ws/ws-server.js';
 import { tryFastIngest } from './http/fast-ingest.js';
+import { tryNodeSse } from './sse/node-stream.js';
 import { Ingest } from './ingest/ingest.js';
 import { Retention } from './retention/retention.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -133,7 +134,7 @@ export async function createRuntime(config: RunwatchConfig): Promise<Runtime> {
 	const retention = new Retention({ store, publisher: news, days: config.retentionDays });
 	retention.start();
 
-	return {
+	const runtime: Runtime = {
 		config,
 		store,
 		hub,
@@ -153,7 +154,7 @@ export async function createRuntime(config: RunwatchConfig): Promise<Runtime> {
 			return draining;
 		},
 		handleFastPath(request, response) {
-			return config.ingestFastPath && tryFastIngest(ingest, request, response);
+			return config.ingestFastPath && (tryFastIngest(ingest, request, response) || tryNodeSse(runtime, request, response));
 		},
 		assertAcceptingViewers() {
 			if (draining) throw new RunwatchError('shutting_down', 'Server is shutting down; reconnect in a moment');
@@ -187,6 +188,7 @@ export async function createRuntime(config: RunwatchConfig): Promise<Runtime> {
 			return shutdownPromise;
 		}
 	};
+	return runtime;
 }
 
 /** What the server prints once it listens at `url`: where, how to send a first run, how to sign in. */

@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { RunwatchError } from '../errors.js';
 import { MAX_JSON_DEPTH } from '../../protocol/limits.js';
-import { exceedsDepth, MAX_DISCARD_BYTES, readJsonBody } from './body.js';
+import { Readable } from 'node:stream';
+import { exceedsDepth, MAX_DISCARD_BYTES, readJsonBody, readJsonNode, type NodeBodySource } from './body.js';
 
 async function failure(promise: Promise<unknown>): Promise<RunwatchError> {
 	const error = await promise.then(
@@ -169,6 +170,71 @@ describe('readJsonBody', () => {
 		expect(error.status).toBe(400);
 		// 10,000 levels in 20 KB used to overflow the stack when the event was serialised: a 500.
 		expect((await failure(readJsonBody(post(`{"type":"x","data":${nest(10_000)}}`)))).status).toBe(400);
+	});
+});
+
+/** A Node byte stream with request headers, as the fast path hands `readJsonNode` a request. */
+function nodeBody(chunks: Buffer[], headers: Record<string, string>): NodeBodySource & { pulled: () => number } {
+	let pulled = 0;
+	const stream = new Readable({
+		read() {
+			if (pulled >= chunks.length) return void this.push(null);
+			this.push(chunks[pulled++]);
+		}
+	});
+	return Object.assign(stream, { headers, pulled: () => pulled });
+}
+
+describe('readJsonNode (the Node fast path)', () => {
+	const json = { 'content-type': 'application/json' };
+
+	test('parses a body that arrives in several chunks', async () => {
+		const body = nodeBody([Buffer.from('{"a":'), Buffer.from('[1,2]}')], json);
+		expect(await readJsonNode(body)).toEqual({ a: [1, 2] });
+	});
+
+	test('415 for a body that is not JSON by its type, before reading it', async () => {
+		const body = nodeBody([Buffer.from('{}')], { 'content-type': 'text/plain' });
+		expect((await failure(readJsonNode(body))).status).toBe(415);
+		expect(body.pulled()).toBe(0);
+	});
+
+	test('400 invalid_body for text that is not JSON, and for nesting past MAX_JSON_DEPTH', async () => {
+		expect((await failure(readJsonNode(nodeBody([Buffer.from('{nope')], json)))).code).toBe('invalid_body');
+		const deep = '['.repeat(MAX_JSON_DEPTH + 1) + ']'.repeat(MAX_JSON_DEPTH + 1);
+		expect((await failure(readJsonNode(nodeBody([Buffer.from(deep)], json)))).code).toBe('invalid_body');
+	});
+
+	test('a declared Content-Length over the limit is 413; the body is read and dropped so the answer gets through', async () => {
+		const body = nodeBody([Buffer.alloc(200, 0x20), Buffer.alloc(200, 0x20)], { ...json, 'content-length': '400' });
+		const error = await failure(readJsonNode(body, 100));
+		expect(error.status).toBe(413);
+		expect(body.pulled()).toBe(2);
+	});
+
+	test('a streamed body (no Content-Length) is counted: 413 once past the limit, without keeping it', async () => {
+		const chunks = Array.from({ length: 8 }, () => Buffer.alloc(64 * 1024, 0x20));
+		const error = await failure(readJsonNode(nodeBody(chunks, json), 256 * 1024));
+		expect(error.code).toBe('payload_too_large');
+	});
+
+	test('past MAX_DISCARD_BYTES the connection is cut (declared, or counted)', async () => {
+		const declared = nodeBody([Buffer.from('{}')], { ...json, 'content-length': String(MAX_DISCARD_BYTES + 1) });
+		expect((await failure(readJsonNode(declared))).status).toBe(413);
+		expect(declared.destroyed).toBe(true);
+		const chunk = Buffer.alloc(1024 * 1024, 0x20);
+		const counted = nodeBody(Array.from({ length: Math.ceil(MAX_DISCARD_BYTES / chunk.length) + 2 }, () => chunk), json);
+		expect((await failure(readJsonNode(counted))).status).toBe(413);
+		expect(counted.destroyed).toBe(true);
+	});
+
+	test('a body that breaks off is 400 invalid_body', async () => {
+		const body = nodeBody([Buffer.from('{"a":')], json);
+		const reading = readJsonNode(body);
+		body.destroy(new Error('socket hang up'));
+		const error = await failure(reading);
+		expect(error.code).toBe('invalid_body');
+		expect(error.message).toMatch(/could not be read/);
 	});
 });
 

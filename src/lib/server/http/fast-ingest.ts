@@ -1,9 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
 import { errorPayload, RunwatchError } from '../errors.js';
 import type { Ingest } from '../ingest/ingest.js';
 import { credentialsOfNode } from '../access/credentials.js';
-import { readJsonStream } from './body.js';
+import { readJsonNode } from './body.js';
 
 const EVENTS_PATH = /^\/api\/executions\/([^/?#]+)\/events$/;
 
@@ -14,7 +13,8 @@ const EVENTS_PATH = /^\/api\/executions\/([^/?#]+)\/events$/;
  * SvelteKit's per-request work (routing, hooks, building a Request and a Response) cost more
  * than storing and fanning out the event. Everything that matters (the token check, the body
  * limits, validation, the commit, the fan-out, the error shape) is the code the SvelteKit route
- * runs: `Ingest.postEvents`, `readJsonStream`, `errorPayload`. Only the way the request arrives
+ * runs: `Ingest.postEvents`, the body limits of `body.ts` (read from the Node stream by
+ * `readJsonNode`), `errorPayload`. Only the way the request arrives
  * differs. `vite dev` has no fast path and uses the route; so does the production server with
  * `RUNWATCH_INGEST_FAST_PATH=off`, which the tests use to drive the route too.
  *
@@ -38,12 +38,7 @@ async function answer(ingest: Ingest, request: IncomingMessage, response: Server
 		payload = await ingest.postEvents({
 			credentials: credentialsOfNode(request),
 			executionId: decodePathSegment(encodedId),
-			readBody: () =>
-				readJsonStream({
-					contentType: request.headers['content-type'],
-					contentLength: request.headers['content-length'],
-					body: Readable.toWeb(request) as ReadableStream<Uint8Array>
-				})
+			readBody: () => readJsonNode(request)
 		});
 	} catch (error) {
 		({ status, body: payload, headers } = errorPayload(error));

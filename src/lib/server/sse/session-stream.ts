@@ -5,7 +5,9 @@ import { accessDenied, principalOf } from '../access/request-access.js';
 import { readJsonBody } from '../http/body.js';
 import type { Runtime } from '../runtime.js';
 import { ViewerSession } from '../session/viewer-session.js';
-import { SSE_HEADERS, SseStream } from './sse-stream.js';
+import { SSE_HEADERS, SseStream, type SseStreamOptions } from './sse-stream.js';
+import type { OpenSse, SseRequest } from './execution-stream.js';
+import { credentialsOf } from '../access/credentials.js';
 
 /** Client messages in one POST: a tab re-subscribing after a reconnect sends them all at once. */
 export const MAX_MESSAGES_PER_POST = 256;
@@ -15,19 +17,21 @@ export const MAX_MESSAGES_PER_POST = 256;
  * follows (browsers allow six HTTP/1.1 connections per host across all tabs); the first message
  * names the session, and the client sends subscribe/unsubscribe/ping to
  * `POST /api/sse/<sessionId>`. Server messages are the WebSocket ones, one per SSE message.
+ * Checks, then opens the stream with `open`; `'head'` for a HEAD request.
  */
-export async function openSessionStream(runtime: Runtime, request: Request, clientAddress: string): Promise<Response> {
+export async function openSession(runtime: Runtime, request: Pick<SseRequest, 'method' | 'credentials' | 'clientAddress'>, open: OpenSse): Promise<SseStream | 'head'> {
 	const { access } = runtime;
 	// Anyone who may view something opens it (a share link's holder follows its one execution
 	// here too); each subscribe is then checked.
-	const principal = await principalOf(access, request);
+	const principal = await access.resolve(request.credentials);
 	if (principal.kind === 'anonymous') throw accessDenied(principal, 'view executions');
 	runtime.assertAcceptingViewers();
-	// HEAD (SvelteKit runs GET for it): headers only; a stream body would hang the request.
-	if (request.method === 'HEAD') return new Response(null, { headers: SSE_HEADERS });
-	const release = runtime.connections.acquire(clientAddress);
+	if (request.method === 'HEAD') return 'head';
+	const release = runtime.connections.acquire(request.clientAddress);
 	const sessionId = runtime.sseRelay.newSessionId();
-	const stream = new SseStream({
+	// Opened only once the connection counts; a stream that could not open (the client left) does not.
+	let stream: SseStream;
+	const options: SseStreamOptions = {
 		format: 'messages',
 		onClose: () => {
 			release();
@@ -36,7 +40,13 @@ export async function openSessionStream(runtime: Runtime, request: Request, clie
 			runtime.sseSessions.delete(sessionId);
 			runtime.sseStreams.delete(stream);
 		}
-	});
+	};
+	try {
+		stream = open(options);
+	} catch (error) {
+		release();
+		throw error;
+	}
 	const session = new ViewerSession(stream, {
 		hub: runtime.hub,
 		store: runtime.store,
@@ -48,7 +58,14 @@ export async function openSessionStream(runtime: Runtime, request: Request, clie
 	runtime.sseStreams.add(stream);
 	runtime.sseSessions.set(sessionId, session);
 	stream.sendMessage({ type: 'session', sessionId });
-	return new Response(stream.body, { headers: SSE_HEADERS });
+	return stream;
+}
+
+/** The SvelteKit route's way: the session stream as a web `Response`. */
+export async function openSessionStream(runtime: Runtime, request: Request, clientAddress: string): Promise<Response> {
+	// HEAD (SvelteKit runs GET for it): headers only; a stream body would hang the request.
+	const stream = await openSession(runtime, { method: request.method, credentials: credentialsOf(request), clientAddress }, (options) => new SseStream(options));
+	return new Response(stream === 'head' ? null : stream.body, { headers: SSE_HEADERS });
 }
 
 /** `POST /api/sse/:sessionId`: one client message, or an array of them. Replies arrive on the stream. */

@@ -1,3 +1,5 @@
+import { createServer, get, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { StoredEvent } from '../../protocol/events.js';
 import { MAX_BUFFERED_BYTES, SSE_HEARTBEAT_MS, SSE_RETRY_MS } from '../../protocol/limits.js';
@@ -171,5 +173,77 @@ describe('SseStream', () => {
 		expect(headers.get('cache-control')).toBe('no-cache, no-transform');
 		expect(headers.get('x-accel-buffering')).toBe('no');
 		expect(headers.get('content-encoding') ?? 'identity').toBe('identity');
+	});
+});
+
+describe('SseStream on a Node response (the production server)', () => {
+	let server: Server | undefined;
+	afterEach(async () => {
+		server?.closeAllConnections();
+		await new Promise((resolve) => server?.close(resolve));
+		server = undefined;
+	});
+
+	/** A real server on 127.0.0.1 whose one request becomes a stream; the client's response. */
+	async function connect(options: Omit<ConstructorParameters<typeof SseStream>[0], 'response'>) {
+		let opened!: (stream: SseStream) => void;
+		const streamReady = new Promise<SseStream>((resolve) => (opened = resolve));
+		server = createServer((_request, response: ServerResponse) => opened(open({ ...options, response })));
+		await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+		const { port } = server.address() as AddressInfo;
+		const client = await new Promise<IncomingMessage>((resolve, reject) => get(`http://127.0.0.1:${port}/`, resolve).on('error', reject));
+		client.setEncoding('utf8');
+		let text = '';
+		client.on('data', (chunk: string) => (text += chunk));
+		const ended = new Promise<void>((resolve) => client.on('close', resolve));
+		return { stream: await streamReady, client, text: () => text, ended };
+	}
+
+	async function until(check: () => boolean): Promise<void> {
+		for (let i = 0; i < 500 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+		expect(check()).toBe(true);
+	}
+
+	it('sends the SSE headers and the retry hint at once, then frames as they are delivered', async () => {
+		const { stream, client, text } = await connect({ format: 'events' });
+		expect(client.statusCode).toBe(200);
+		for (const [name, value] of Object.entries(SSE_HEADERS)) expect(client.headers[name]).toBe(value);
+		stream.deliver(EventBatch.fromEvents('run-1', [event(1), event(2)]));
+		stream.sendMessage({ type: 'pong' });
+		const expected = `retry: ${SSE_RETRY_MS}\n: connected\n\n` + `id: 1\ndata: ${JSON.stringify(event(1))}\n\n` + `id: 2\ndata: ${JSON.stringify(event(2))}\n\n` + 'data: {"type":"pong"}\n\n';
+		await until(() => text() === expected);
+		expect(() => stream.body).toThrow(/Node response/);
+	});
+
+	it('bufferedAmount is what the response and its socket still hold: it grows while the client does not read', async () => {
+		const { stream, client } = await connect({ format: 'events' });
+		client.pause();
+		const batch = EventBatch.fromEvents('run-1', [event(1, 'z'.repeat(64 * 1024))]);
+		for (let i = 0; i < 64; i++) stream.deliver(batch);
+		expect(stream.bufferedAmount).toBeGreaterThan(0);
+		client.resume();
+		await until(() => stream.bufferedAmount === 0);
+	});
+
+	it('close(farewell) sends it, ends the response and calls onClose once', async () => {
+		const onClose = vi.fn();
+		const { stream, text, ended } = await connect({ format: 'events', onClose });
+		stream.close({ type: 'error', code: 'shutting_down' });
+		stream.close();
+		await ended;
+		expect(text()).toContain('event: error\ndata: {"type":"error","code":"shutting_down"}\n\n');
+		expect(onClose).toHaveBeenCalledTimes(1);
+		expect(stream.closed).toBe(true);
+		stream.sendMessage({ type: 'pong' }); // no throw, nothing sent
+	});
+
+	it('a client that goes away closes the stream and calls onClose once', async () => {
+		const onClose = vi.fn();
+		const { stream, client } = await connect({ format: 'messages', onClose });
+		client.destroy();
+		await until(() => stream.closed);
+		expect(onClose).toHaveBeenCalledTimes(1);
+		stream.deliver(EventBatch.fromEvents('run-1', [event(1)])); // no throw
+		expect(stream.bufferedAmount).toBe(0);
 	});
 });

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { RunwatchError } from '../errors.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { createSqliteStore } from './sqlite.js';
 import type { NewExecution, PreparedEvent, Store } from './store.js';
@@ -142,5 +143,41 @@ describe('createAndAppendMany', () => {
 		const error = await store.createAndAppendMany!([{ execution: execution('t3'), events: events(['a']) }, bad]).catch((e: unknown) => e);
 		expect(error).toBeInstanceOf(Error);
 		expect(await store.getExecution('t3')).toBeUndefined();
+	});
+});
+
+// SQLite commits appends that arrive in the same event-loop turn in one transaction (one fsync
+// for many requests); each caller is still answered after its own commit.
+describe('group commit', () => {
+	beforeEach(async () => {
+		await store.createExecution(execution('r1'));
+	});
+
+	test('appends made together are committed together, in call order, each answered on its own', async () => {
+		await store.createExecution(execution('r2'));
+		const [a, missing, b, c] = await Promise.allSettled([
+			store.appendEvents('r1', events(['a', 'b'])),
+			store.appendEvents('nope', events(['x'])),
+			store.appendEvents('r2', events(['a'])),
+			store.appendEvents('r1', events(['c', 'a']))
+		]);
+		expect(a.status === 'fulfilled' && a.value.results.map((r) => r.seq)).toEqual([1, 2]);
+		// An unknown execution fails alone: the others in its group are stored.
+		expect(missing.status === 'rejected' && (missing.reason as RunwatchError).code).toBe('not_found');
+		expect(b.status === 'fulfilled' && b.value.execution.lastSeq).toBe(1);
+		expect(c.status === 'fulfilled' && c.value.results).toEqual([
+			{ id: 'c', seq: 3, duplicate: false },
+			{ id: 'a', seq: 1, duplicate: true }
+		]);
+		expect((await store.readEvents('r1', 0, 100)).map((e) => e.id)).toEqual(['a', 'b', 'c']);
+		expect((await store.getExecution('r1'))!.lastSeq).toBe(3);
+	});
+
+	test('appends still waiting for their commit are committed by close()', async () => {
+		const pending = store.appendEvents('r1', events(['a']));
+		await store.close();
+		expect((await pending).execution.lastSeq).toBe(1);
+		store = createSqliteStore({ file });
+		expect((await store.readEvents('r1', 0, 10)).map((e) => e.id)).toEqual(['a']);
 	});
 });

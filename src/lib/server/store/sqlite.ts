@@ -10,6 +10,16 @@ import { decodeCursor, encodeCursor } from './cursor.js';
 import { storedJson, toExecution, toShare, toState, toStoredEvent, type ExecutionRow, type ShareRow } from './rows.js';
 import type { AppendResult, CreateAndAppendResult, IngestResult, ListResult, NewExecution, PreparedEvent, Store, StoredRow } from './store.js';
 
+/** An append waiting for the next group commit. */
+interface PendingAppend {
+	executionId: string;
+	events: PreparedEvent[];
+	resolve(result: AppendResult): void;
+	reject(error: unknown): void;
+	result?: AppendResult;
+	error?: unknown;
+}
+
 export interface SqliteStoreOptions {
 	/** Path of the database file, or ':memory:'. */
 	file: string;
@@ -17,7 +27,8 @@ export interface SqliteStoreOptions {
 
 /**
  * The embedded store. better-sqlite3 is synchronous, so each method runs its transaction to the
- * end before anything else in the process runs: seq assignment cannot interleave. WAL with
+ * end before anything else in the process runs: seq assignment cannot interleave. Appends are
+ * committed in groups, one transaction per turn of the event loop (`appendEvents`). WAL with
  * synchronous=NORMAL: a committed transaction survives a crash of the process (SIGKILL
  * included); only an operating-system crash or power cut can lose the last few.
  */
@@ -167,6 +178,41 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 
 	const parseRows = (rows: { json: string }[]): StoredEvent[] => rows.map((r) => JSON.parse(r.json));
 
+	/**
+	 * Group commit. Appends that arrive in one turn of the event loop (the requests whose bodies
+	 * came in together) are committed in one transaction on the next turn, each inside its own
+	 * savepoint (`append` nested in a transaction is one), so one that fails (an unknown
+	 * execution) fails alone. A COMMIT costs as much as the rest of a small append: agents post
+	 * small batches often, and many in flight share one. Each still resolves only after its
+	 * commit; seq is assigned in arrival order, inside the write transaction, as before.
+	 */
+	let pendingAppends: PendingAppend[] = [];
+	const appendGroup = db.transaction((group: PendingAppend[]) => {
+		for (const job of group) {
+			try {
+				job.result = append(job.executionId, job.events);
+			} catch (error) {
+				job.error = error;
+			}
+		}
+	});
+	const flushAppends = () => {
+		const group = pendingAppends;
+		pendingAppends = [];
+		if (group.length === 0) return;
+		try {
+			appendGroup.immediate(group);
+		} catch (error) {
+			// The commit itself failed: nothing of the group was stored.
+			for (const job of group) job.reject(error);
+			return;
+		}
+		for (const job of group) {
+			if (job.result) job.resolve(job.result);
+			else job.reject(job.error);
+		}
+	};
+
 	return {
 		kind: 'sqlite',
 
@@ -217,8 +263,11 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 			return { executions: page, nextCursor };
 		},
 
-		async appendEvents(executionId, events) {
-			return append.immediate(executionId, events);
+		appendEvents(executionId, events) {
+			return new Promise<AppendResult>((resolve, reject) => {
+				if (pendingAppends.length === 0) setImmediate(flushAppends);
+				pendingAppends.push({ executionId, events, resolve, reject });
+			});
 		},
 
 		async createAndAppendMany(items) {
@@ -309,6 +358,8 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 		},
 
 		async close() {
+			// Appends still waiting for their group commit are committed (or refused) first.
+			if (db.open) flushAppends();
 			if (db.open) db.close();
 		}
 	};
