@@ -33,7 +33,8 @@ export async function postgresMissing(): Promise<string | undefined> {
 export async function pgTestFor(file: string): Promise<{ pgTest: typeof test; missing: string | undefined }> {
 	const missing = await postgresMissing();
 	if (missing && !CI) console.warn(`${file}: skipped: ${missing}`);
-	return { pgTest: missing && !CI ? test.skip : test, missing };
+	// test.skip's chainable type is narrower than `typeof test`; both are called the same way here.
+	return { pgTest: (missing && !CI ? test.skip : test) as typeof test, missing };
 }
 
 export interface TestDatabase {
