@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { clusterNginxConfig } from './lib/cluster-nginx.js';
+import { clusterNginxConfig, clusterNodeEnv } from './lib/cluster-nginx.js';
 
 const root = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -107,16 +107,7 @@ function startNode(i) {
 		cwd: root,
 		env: {
 			...process.env,
-			HOST: '127.0.0.1',
-			PORT: String(nodePort),
-			ORIGIN: origin,
-			DATABASE_URL: databaseUrl,
-			REDIS_URL: redisUrl,
-			RUNWATCH_INGEST_TOKEN: token,
-			RUNWATCH_DATA_DIR: join(dir, `node-${i + 1}`),
-			// nginx is the only client: trust its X-Forwarded-For for per-address limits.
-			ADDRESS_HEADER: 'x-forwarded-for',
-			XFF_DEPTH: '1'
+			...clusterNodeEnv({ port: nodePort, origin, databaseUrl: /** @type {string} */ (databaseUrl), redisUrl, token, dataDir: join(dir, `node-${i + 1}`) })
 		},
 		stdio: ['ignore', 'pipe', 'pipe']
 	});
