@@ -33,6 +33,8 @@ if (pgMissing && !CI) console.warn(`tests/integration/cluster.test.ts: skipped: 
 const pgRun = !pgMissing || CI;
 /** Needs Redis and PostgreSQL (under CI it runs without them, and fails saying why). */
 const clusterTest = redisCheck.run && pgRun ? test : test.skip;
+/** Needs Redis only. */
+const redisTest = redisCheck.run ? test : test.skip;
 /** Needs PostgreSQL only. */
 const pgTest = pgRun ? test : test.skip;
 const VIEWER_TOKEN = 'viewer-token-0123456789abcdef';
@@ -66,7 +68,7 @@ const prefix = `rw-it-${randomBytes(4).toString('hex')}:`;
 beforeAll(async () => {
 	dataDir = mkdtempSync(join(tmpdir(), 'runwatch-cluster-'));
 	if (!pgMissing) db = await createTestDatabase();
-	if (redisCheck.run && pgRun) {
+	if (redisCheck.run) {
 		redisCheck.require();
 		redis = await TestRedis.start();
 	}
@@ -382,13 +384,13 @@ describe('three nodes, one PostgreSQL, one Redis', () => {
 });
 
 describe('REDIS_URL at startup', () => {
-	clusterTest('a bad REDIS_URL stops startup with a sentence naming it', async () => {
+	redisTest('a bad REDIS_URL stops startup with a sentence naming it', async () => {
 		const node = await TestServer.start({ env: { REDIS_URL: 'http://127.0.0.1:6379' }, startTimeoutMs: 90_000 }).catch((error: Error) => error);
 		expect(node).toBeInstanceOf(Error);
 		expect((node as Error).message).toMatch(/REDIS_URL must start with redis:\/\/ or rediss:\/\//);
 	});
 
-	clusterTest('Redis unreachable at start: the node answers but stays unready, with the sentence in its log', async () => {
+	redisTest('Redis unreachable at start: the node answers but stays unready, with the sentence in its log', async () => {
 		const nowhere = await TestRedis.start();
 		const url = nowhere.url;
 		await nowhere.cleanup(); // a port nobody listens on
