@@ -92,6 +92,7 @@ console.log(
 		`  Redis:      ${redact(redisUrl)}`,
 		`  nodes:      ${Array.from({ length: nodes }, (_, i) => `127.0.0.1:${firstNodePort + i}`).join(', ')}`,
 		`  ingest token (in ${tokenFile}): ${token}`,
+		`    (the nodes' "Send a first execution" lines read it from your shell: export RUNWATCH_INGEST_TOKEN=${token})`,
 		`  try: kill -9 a node's pid (printed as it starts) and watch ${origin} stay live; Ctrl-C stops everything.`,
 		''
 	].join('\n')

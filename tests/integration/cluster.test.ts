@@ -408,13 +408,12 @@ describe('REDIS_URL at startup', () => {
 
 describe('PostgreSQL without Redis', () => {
 	pgTest('two nodes on one database and no REDIS_URL hear of each other through the store: events posted to A reach viewers on B, in order, once; startup says how', async () => {
-		const [a, b] = await Promise.all(
-			[0, 1].map(async () => {
-				const node = await TestServer.start({ dataDir, startTimeoutMs: 90_000, env: { RUNWATCH_VIEWER_TOKEN: VIEWER_TOKEN, ...storeEnv() } });
-				servers.push(node);
-				return node;
-			})
-		);
+		const startPgNode = async () => {
+			const node = await TestServer.start({ dataDir, startTimeoutMs: 90_000, env: { RUNWATCH_VIEWER_TOKEN: VIEWER_TOKEN, ...storeEnv() } });
+			servers.push(node);
+			return node;
+		};
+		const [a, b] = await Promise.all([startPgNode(), startPgNode()]);
 		expect(b.output).toMatch(/DATABASE_URL without REDIS_URL: other nodes' events reach this node's viewers within 3 s/);
 		const id = await createExecution(a);
 		const onB = await ws(b);
