@@ -24,6 +24,7 @@ const cluster = test.extend<{ cluster: Cluster }>({
 		async ({}, use, testInfo) => {
 			const missing = await clusterMissing();
 			if (missing && CI) throw new Error(`CI=true and ${missing}`);
+			if (missing) console.warn(`tests/e2e/proxy/cluster.spec.ts: skipped: ${missing}`);
 			testInfo.skip(!!missing, missing);
 			const started = new Cluster();
 			try {
