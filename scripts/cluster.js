@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { clusterNginxConfig } from './lib/cluster-nginx.js';
+import { clusterNginxConfig, clusterNodeEnv } from './lib/cluster-nginx.js';
 
 const root = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -92,6 +92,7 @@ console.log(
 		`  Redis:      ${redact(redisUrl)}`,
 		`  nodes:      ${Array.from({ length: nodes }, (_, i) => `127.0.0.1:${firstNodePort + i}`).join(', ')}`,
 		`  ingest token (in ${tokenFile}): ${token}`,
+		`    (the nodes' "Send a first execution" lines read it from your shell: export RUNWATCH_INGEST_TOKEN=${token})`,
 		`  try: kill -9 a node's pid (printed as it starts) and watch ${origin} stay live; Ctrl-C stops everything.`,
 		''
 	].join('\n')
@@ -107,16 +108,7 @@ function startNode(i) {
 		cwd: root,
 		env: {
 			...process.env,
-			HOST: '127.0.0.1',
-			PORT: String(nodePort),
-			ORIGIN: origin,
-			DATABASE_URL: databaseUrl,
-			REDIS_URL: redisUrl,
-			RUNWATCH_INGEST_TOKEN: token,
-			RUNWATCH_DATA_DIR: join(dir, `node-${i + 1}`),
-			// nginx is the only client: trust its X-Forwarded-For for per-address limits.
-			ADDRESS_HEADER: 'x-forwarded-for',
-			XFF_DEPTH: '1'
+			...clusterNodeEnv({ port: nodePort, origin, databaseUrl: /** @type {string} */ (databaseUrl), redisUrl, token, dataDir: join(dir, `node-${i + 1}`) })
 		},
 		stdio: ['ignore', 'pipe', 'pipe']
 	});

@@ -64,3 +64,30 @@ export function clusterNginxConfig({ dir, port, upstreamPorts, asRoot = process.
 		''
 	].join('\n');
 }
+
+/**
+ * The environment of one node behind that nginx (over the caller's own): loopback, the shared
+ * store, bus and ingest token, and nginx's X-Forwarded-For trusted for per-address limits.
+ * @param {object} options
+ * @param {number} options.port        the node's port
+ * @param {string} options.origin      the balancer's URL (what browsers see)
+ * @param {string} options.databaseUrl
+ * @param {string} options.redisUrl
+ * @param {string} options.token       the ingest token every node shares (an agent may reach any)
+ * @param {string} options.dataDir     the node's own data directory (its ingest-token file, logs)
+ * @returns {Record<string, string>}
+ */
+export function clusterNodeEnv({ port, origin, databaseUrl, redisUrl, token, dataDir }) {
+	return {
+		HOST: '127.0.0.1',
+		PORT: String(port),
+		ORIGIN: origin,
+		DATABASE_URL: databaseUrl,
+		REDIS_URL: redisUrl,
+		RUNWATCH_INGEST_TOKEN: token,
+		RUNWATCH_DATA_DIR: dataDir,
+		// nginx is the only client: trust its X-Forwarded-For for per-address limits.
+		ADDRESS_HEADER: 'x-forwarded-for',
+		XFF_DEPTH: '1'
+	};
+}

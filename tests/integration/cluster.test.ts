@@ -1,16 +1,16 @@
 /**
- * Several production server processes on one shared store and one Redis: news published on one
- * node reaches viewers on every node (WebSocket, SSE, the dashboard's SSE session POSTed to a
- * node that does not hold the stream); a node killed mid-stream, and Redis restarted mid-stream
- * with the last events published while it was down, lose nothing; /readyz says what is down.
+ * Several production server processes on PostgreSQL and Redis: news published on one node
+ * reaches viewers on every node (WebSocket, SSE, the dashboard's SSE session POSTed to a node
+ * that does not hold the stream); two nodes appending to one execution at once keep seq gapless
+ * and unique for every viewer; a node killed mid-stream, and Redis restarted mid-stream with the
+ * last events published while it was down, lose nothing; /readyz says what is down. Nodes on
+ * PostgreSQL without Redis still hear of each other, through the store (the healer).
+ * A PostgreSQL outage answered 503 + Retry-After is in postgres-server.test.ts.
  *
- * The store: nodes share one SQLite data directory (seq is assigned inside an IMMEDIATE
- * transaction, so several processes append safely). Set RUNWATCH_TEST_DATABASE_URL to run the
- * same tests on PostgreSQL: it is only the environment of the nodes that changes.
- *
+ * PostgreSQL: a fresh database for this run (tests/helpers/postgres.ts), dropped afterwards.
  * Redis: our own redis-server on a free port in a temp dir (it is stopped and restarted here),
- * and a fresh channel prefix per run. Without redis-server these tests are skipped with a
- * message, except under CI=true, where they fail.
+ * and a fresh channel prefix per run. Without PostgreSQL or redis-server these tests are skipped
+ * with a message, except under CI=true, where they fail.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { createExecution, outputEvents, postEvents, range, request } from '../helpers/api.js';
+import { CI, createTestDatabase, postgresMissing, type TestDatabase } from '../helpers/postgres.js';
 import { redisGate, TestRedis } from '../helpers/redis.js';
 import { TestServer } from '../helpers/server.js';
 import { SseClient } from '../helpers/sse.js';
@@ -27,20 +28,29 @@ import { WsClient } from '../helpers/ws.js';
 vi.setConfig({ testTimeout: 180_000 });
 
 const redisCheck = redisGate('tests/integration/cluster.test.ts');
-const clusterTest = redisCheck.run ? test : test.skip;
+const pgMissing = await postgresMissing();
+if (pgMissing && !CI) console.warn(`tests/integration/cluster.test.ts: skipped: ${pgMissing}`);
+const pgRun = !pgMissing || CI;
+/** Needs Redis and PostgreSQL (under CI it runs without them, and fails saying why). */
+const clusterTest = redisCheck.run && pgRun ? test : test.skip;
+/** Needs Redis only. */
+const redisTest = redisCheck.run ? test : test.skip;
+/** Needs PostgreSQL only. */
+const pgTest = pgRun ? test : test.skip;
 const VIEWER_TOKEN = 'viewer-token-0123456789abcdef';
 
 let redis: TestRedis | undefined;
+let db: TestDatabase | undefined;
 let dataDir: string;
 const servers: TestServer[] = [];
 /** The three cluster nodes, started once and shared by the tests of the first block. */
 const nodes: TestServer[] = [];
 const clients: { close(): void }[] = [];
 
-/** The nodes' shared store: one SQLite data dir, or PostgreSQL when the run names one. */
+/** The nodes' shared store: this run's PostgreSQL database. */
 function storeEnv(): Record<string, string> {
-	const databaseUrl = process.env.RUNWATCH_TEST_DATABASE_URL;
-	return databaseUrl ? { DATABASE_URL: databaseUrl } : {};
+	if (!db) throw new Error(`CI=true and ${pgMissing ?? 'no test database'}`);
+	return { DATABASE_URL: db.url };
 }
 
 async function startNode(env: Record<string, string | undefined> = {}): Promise<TestServer> {
@@ -57,6 +67,7 @@ const prefix = `rw-it-${randomBytes(4).toString('hex')}:`;
 
 beforeAll(async () => {
 	dataDir = mkdtempSync(join(tmpdir(), 'runwatch-cluster-'));
+	if (!pgMissing) db = await createTestDatabase();
 	if (redisCheck.run) {
 		redisCheck.require();
 		redis = await TestRedis.start();
@@ -70,6 +81,7 @@ afterEach(() => {
 afterAll(async () => {
 	for (const server of servers) await server.cleanup();
 	await redis?.cleanup();
+	await db?.drop();
 	rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -131,9 +143,9 @@ async function ingest(node: TestServer, id: string, total: number, batch = 10, p
 	}
 }
 
-describe('three nodes, one store, one Redis', () => {
+describe('three nodes, one PostgreSQL, one Redis', () => {
 	beforeAll(async () => {
-		if (redisCheck.run) await cluster();
+		if (redisCheck.run && pgRun) await cluster();
 	}, 240_000);
 
 	clusterTest('healthz and readyz on every node: ready, naming the store and the Redis bus', async () => {
@@ -143,7 +155,7 @@ describe('three nodes, one store, one Redis', () => {
 			expect(health.status).toBe(200);
 			const { status, body } = await readyz(node);
 			expect(status).toBe(200);
-			expect(body).toMatchObject({ status: 'ready', down: [], checks: { store: { ok: true }, bus: { kind: 'redis', ok: true }, viewers: { ok: true } } });
+			expect(body).toMatchObject({ status: 'ready', down: [], checks: { store: { kind: 'postgres', ok: true }, bus: { kind: 'redis', ok: true }, viewers: { ok: true } } });
 		}
 		const ids = await Promise.all(nodes.map(async (node) => (await readyz(node)).body.node));
 		expect(new Set(ids).size).toBe(3);
@@ -170,6 +182,33 @@ describe('three nodes, one store, one Redis', () => {
 		expect(onB.violations).toEqual([]);
 		expect(onB.seqs(id)).toEqual(range(1, N));
 		expect(streamSeqs(onC)).toEqual(range(1, N));
+	});
+
+	clusterTest('A and B append to one execution at once: seq gapless and unique, and viewers on C (WebSocket, SSE) get each event once, in order', async () => {
+		const [a, b, c] = await cluster();
+		const id = await createExecution(a);
+		const onC = await ws(c);
+		await onC.subscribe(id, 0);
+		const sseOnC = await sse(`${c.url}/api/executions/${id}/stream`, auth(c));
+		const batches = range(1, 40).map((i) => outputEvents(10, `cc${i}`));
+		const answers = await Promise.all(batches.map((batch, i) => postEvents(i % 2 ? b : a, id, batch)));
+		const N = 400;
+		const seqs = answers.flatMap((r) => r.results.map((x) => x.seq)).sort((x, y) => x - y);
+		expect(seqs).toEqual(range(1, N));
+		for (const answer of answers) {
+			// Each batch is stored in one transaction: its seqs are contiguous.
+			const own = answer.results.map((x) => x.seq);
+			expect(own).toEqual(range(own[0]!, own[0]! + own.length - 1));
+		}
+		await onC.waitForSeq(id, N, 60_000);
+		await sseOnC.waitFor(() => sseOnC.messages.length >= N, 60_000, `${N} events over SSE on C`);
+		await new Promise((r) => setTimeout(r, 200));
+		expect(onC.violations).toEqual([]);
+		expect(onC.seqs(id)).toEqual(range(1, N));
+		expect(streamSeqs(sseOnC)).toEqual(range(1, N));
+		// What the viewers got is what was stored, whichever node stored it.
+		const byId = new Map(answers.flatMap((r) => r.results.map((x) => [x.id, x.seq] as const)));
+		for (const event of onC.events.get(id)!) expect(event.seq).toBe(byId.get(event.id));
 	});
 
 	clusterTest('a batch too big to carry on the bus is announced by seq, and the other nodes read it from the store', async () => {
@@ -345,13 +384,13 @@ describe('three nodes, one store, one Redis', () => {
 });
 
 describe('REDIS_URL at startup', () => {
-	clusterTest('a bad REDIS_URL stops startup with a sentence naming it', async () => {
+	redisTest('a bad REDIS_URL stops startup with a sentence naming it', async () => {
 		const node = await TestServer.start({ env: { REDIS_URL: 'http://127.0.0.1:6379' }, startTimeoutMs: 90_000 }).catch((error: Error) => error);
 		expect(node).toBeInstanceOf(Error);
 		expect((node as Error).message).toMatch(/REDIS_URL must start with redis:\/\/ or rediss:\/\//);
 	});
 
-	clusterTest('Redis unreachable at start: the node answers but stays unready, with the sentence in its log', async () => {
+	redisTest('Redis unreachable at start: the node answers but stays unready, with the sentence in its log', async () => {
 		const nowhere = await TestRedis.start();
 		const url = nowhere.url;
 		await nowhere.cleanup(); // a port nobody listens on
@@ -364,5 +403,39 @@ describe('REDIS_URL at startup', () => {
 		expect(body.checks.bus.detail).toMatch(/^REDIS_URL: redis at/);
 		expect(node.output).toMatch(/REDIS_URL: redis at redis:\/\/127\.0\.0\.1:\d+ does not answer/);
 		await node.stop('SIGTERM');
+	});
+});
+
+describe('PostgreSQL without Redis', () => {
+	pgTest('two nodes on one database and no REDIS_URL hear of each other through the store: events posted to A reach viewers on B, in order, once; startup says how', async () => {
+		const startPgNode = async () => {
+			const node = await TestServer.start({ dataDir, startTimeoutMs: 90_000, env: { RUNWATCH_VIEWER_TOKEN: VIEWER_TOKEN, ...storeEnv() } });
+			servers.push(node);
+			return node;
+		};
+		const [a, b] = await Promise.all([startPgNode(), startPgNode()]);
+		expect(b.output).toMatch(/DATABASE_URL without REDIS_URL: other nodes' events reach this node's viewers within 3 s/);
+		const id = await createExecution(a);
+		const onB = await ws(b);
+		await onB.subscribe(id, 0);
+		const sseOnB = await sse(`${b.url}/api/executions/${id}/stream`, auth(b));
+		const list = await ws(b);
+		list.send({ type: 'subscribe-executions' });
+		await list.nextFrame('executions-subscribed');
+		await ingest(a, id, 60, 10, 20);
+		// The last events too, with nothing published after them: within a heal interval or two.
+		await onB.waitForSeq(id, 60, 60_000);
+		await sseOnB.waitFor(() => sseOnB.messages.length >= 60, 60_000, '60 events over SSE on B');
+		await list.waitUntil(
+			() => list.frames.some((f) => f.type === 'execution' && f.execution.id === id && f.execution.lastSeq === 60),
+			'the list on B showing the last seq'
+		);
+		await new Promise((r) => setTimeout(r, 300));
+		expect(onB.violations).toEqual([]);
+		expect(onB.seqs(id)).toEqual(range(1, 60));
+		expect(streamSeqs(sseOnB)).toEqual(range(1, 60));
+		const { body } = await readyz(b);
+		expect(body.checks).toMatchObject({ store: { kind: 'postgres', ok: true }, bus: { kind: 'local', ok: true } });
+		await Promise.all([a.stop('SIGTERM'), b.stop('SIGTERM')]);
 	});
 });

@@ -181,9 +181,17 @@ export const PG_CONNECT_TIMEOUT_SECONDS = 10;
  * follows with what it has delivered, and catches up from the store where it is behind. Redis
  * pub/sub delivers at most once: a message lost while the connection looked healthy is healed
  * within this long, even when nothing more is ever published. On reconnect every followed
- * execution is checked at once; this is the backstop. One indexed read per followed execution.
+ * execution is checked at once; this is the backstop. One query per BUS_HEAL_BATCH_IDS followed
+ * executions. On PostgreSQL without Redis it is the only way news travels between nodes.
  */
 export const BUS_HEAL_INTERVAL_MS = 3_000;
+
+/**
+ * Followed executions read per store query in a heal pass (`Store.getExecutions`): a node
+ * following thousands of executions makes a few short queries every heal interval, not one per
+ * execution, and no single query holds a pooled connection long.
+ */
+export const BUS_HEAL_BATCH_IDS = 1_000;
 
 /**
  * Largest run of events carried inline in one bus message. A bigger batch is announced by its

@@ -12,7 +12,7 @@ import { tryNodeSse } from './sse/node-stream.js';
 import { Ingest } from './ingest/ingest.js';
 import { Retention } from './retention/retention.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { INGEST_BURST_SECONDS } from '../protocol/limits.js';
+import { BUS_HEAL_INTERVAL_MS, INGEST_BURST_SECONDS } from '../protocol/limits.js';
 import { clientAddressOfNode } from './http/client-address.js';
 import { securityHeaders } from './http/security-headers.js';
 import { ConnectionLimiter } from './limits/connection-limiter.js';
@@ -104,6 +104,12 @@ export async function createRuntime(config: RunwatchConfig): Promise<Runtime> {
 	const stopNews = deliverNews(bus, { hub, access });
 	const healer = new Healer({ bus, hub, store, access });
 	healer.start();
+	if (store.kind === 'postgres' && !config.redisUrl) {
+		// Several nodes on one database still see each other's news, through the healer only.
+		console.error(
+			`[runwatch] DATABASE_URL without REDIS_URL: other nodes' events reach this node's viewers within ${BUS_HEAL_INTERVAL_MS / 1000} s (read from the store), not at once, and a dashboard SSE session's POSTs must reach the node that holds it; set REDIS_URL for several nodes behind a balancer`
+		);
+	}
 	const sseSessions = new Map<string, ViewerSession>();
 	const sseRelay = new SseRelay(bus, sseSessions);
 	const connections = new ConnectionLimiter(config.maxConnectionsPerAddress);

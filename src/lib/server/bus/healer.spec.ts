@@ -5,6 +5,7 @@ import { Hub } from '../hub/hub.js';
 import type { Sink } from '../hub/sink.js';
 import { createSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
+import { BUS_HEAL_BATCH_IDS } from '../../protocol/limits.js';
 import { Healer } from './healer.js';
 
 class RecordingSink implements Sink {
@@ -106,7 +107,50 @@ test('runs by itself on a shared bus: periodically, and at once when the bus say
 	}
 });
 
-test('never on a bus of one process: nothing is lost there', () => {
+test(`followed executions are read BUS_HEAL_BATCH_IDS (${BUS_HEAL_BATCH_IDS}) at a time, one query each; a missing one is announced deleted`, async () => {
+	const ids = ['r1', 'r2', 'r3', 'r4', 'r5'];
+	for (const id of ids.slice(1, 4)) await store.createExecution({ id, agent: { name: 'a' }, metadata: {}, createdAt: new Date().toISOString() });
+	const notices: { executionId?: string }[] = [];
+	for (const id of ids) hub.subscribe(new RecordingSink(), id, 0, (notice) => notices.push(notice as { executionId?: string }));
+	const calls: string[][] = [];
+	const counting = { ...store, getExecutions: async (batch: readonly string[]) => (calls.push([...batch]), store.getExecutions(batch)) } as Store;
+	await new Healer({ bus: sharedBus(), hub, store: counting, batchIds: 2 }).heal(false);
+	expect(calls.map((c) => c.length)).toEqual([2, 2, 1]);
+	expect(calls.flat().sort()).toEqual(ids);
+	expect(notices.map((n) => n.executionId)).toEqual(['r5']);
+	calls.length = 0;
+	await new Healer({ bus: sharedBus(), hub, store: counting }).heal(false);
+	expect(calls).toHaveLength(1); // five ids, well under the default batch
+});
+
+test('PostgreSQL without Redis: it runs periodically all the same (other nodes\' news comes only from the store), and the list gets what changed', async () => {
+	const sink = new RecordingSink();
+	hub.subscribe(sink, 'r1', 0);
+	const listed: { type: string; execution?: Execution }[] = [];
+	hub.subscribeExecutions({ closed: false, sendMessage: (message) => listed.push(message as (typeof listed)[number]) });
+	let resyncAsked = false;
+	const localBus = { shared: false, onResync: () => ((resyncAsked = true), () => {}) };
+	// The SQLite store under the PostgreSQL kind: what the healer decides on is the kind.
+	const shared = { ...store, kind: 'postgres' } as Store;
+	const healer = new Healer({ bus: localBus, hub, store: shared, intervalMs: 20 });
+	healer.start();
+	try {
+		await commitElsewhere(3);
+		await waitFor(() => sink.seqs.length === 3, 'periodic heal without a shared bus');
+		await waitFor(() => listed.some((m) => m.type === 'execution' && m.execution!.lastSeq === 3), 'the list told');
+		await new Promise((resolve) => setTimeout(resolve, 100)); // several passes, nothing new
+		expect(listed.filter((m) => m.type === 'execution' && m.execution!.lastSeq === 3)).toHaveLength(1);
+		await commitElsewhere(2);
+		await waitFor(() => sink.seqs.length === 5, 'the next ones');
+		await waitFor(() => listed.some((m) => m.type === 'execution' && m.execution!.lastSeq === 5), 'the list told again');
+		expect(sink.seqs).toEqual(range(1, 5));
+	} finally {
+		healer.stop();
+	}
+	expect(resyncAsked).toBe(true);
+});
+
+test('never on a bus of one process on SQLite: nothing is lost there', () => {
 	let asked = false;
 	const healer = new Healer({ bus: { shared: false, onResync: () => ((asked = true), () => {}) }, hub, store, intervalMs: 1 });
 	healer.start();
@@ -138,7 +182,7 @@ test('a missed deletion, a missed cancel request and a missed list change are he
 test('a store that does not answer: the pass stops, logs, and the next one tries again', async () => {
 	hub.subscribe(new RecordingSink(), 'r1', 0);
 	const logs: string[] = [];
-	const failing = { ...store, getExecution: async () => Promise.reject(new Error('connection refused')) } as Store;
+	const failing = { ...store, getExecutions: async () => Promise.reject(new Error('connection refused')) } as Store;
 	await new Healer({ bus: sharedBus(), hub, store: failing, log: (line) => logs.push(line) }).heal(false);
 	expect(logs).toEqual([expect.stringContaining('connection refused')]);
 });

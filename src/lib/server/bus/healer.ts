@@ -1,5 +1,5 @@
 import type { Execution } from '../../protocol/executions.js';
-import { BUS_HEAL_INTERVAL_MS, DEFAULT_LIST_LIMIT } from '../../protocol/limits.js';
+import { BUS_HEAL_BATCH_IDS, BUS_HEAL_INTERVAL_MS, DEFAULT_LIST_LIMIT } from '../../protocol/limits.js';
 import type { Store } from '../store/store.js';
 import type { Bus } from './bus.js';
 
@@ -18,8 +18,10 @@ export interface HealerOptions {
 	hub: HealTarget;
 	/** Re-checks live connections' rights (sign-outs, revocations missed while the bus was down). */
 	access?: { recheck(): Promise<void> };
-	store: Pick<Store, 'getExecution' | 'listExecutions'>;
+	store: Pick<Store, 'kind' | 'getExecutions' | 'listExecutions'>;
 	intervalMs?: number;
+	/** Followed executions per store query (default BUS_HEAL_BATCH_IDS). */
+	batchIds?: number;
 	log?: (line: string) => void;
 }
 
@@ -33,7 +35,10 @@ export interface HealerOptions {
  * are re-read for the cancel long-poll; on a resync the list's first page is sent again and
  * live connections' rights are checked again (a sign-out or revocation missed meanwhile).
  *
- * Only on a shared bus: in one process, nothing is ever lost between the store and the hub.
+ * It runs on a shared bus, and on a shared store (PostgreSQL) even without one: there other
+ * nodes' news reaches this node only through these passes, so each periodic pass then also
+ * re-checks access and sends the list the summaries that changed since the last pass. With
+ * SQLite and no Redis (one process) nothing is ever lost between the store and the hub.
  */
 export class Healer {
 	readonly #options: HealerOptions;
@@ -44,6 +49,8 @@ export class Healer {
 	#running: Promise<void> | undefined;
 	#again = false;
 	#resyncList = false;
+	/** No shared bus: list summaries as last sent, so that a pass sends only what changed. */
+	readonly #listed = new Map<string, string>();
 
 	constructor(options: HealerOptions) {
 		this.#options = options;
@@ -51,9 +58,14 @@ export class Healer {
 		this.#log = options.log ?? ((line) => console.error(line));
 	}
 
+	/** True when news from other nodes reaches this one only through the store. */
+	get #storeOnly(): boolean {
+		return !this.#options.bus.shared && this.#options.store.kind === 'postgres';
+	}
+
 	start(): void {
-		if (!this.#options.bus.shared || this.#timer) return;
-		this.#timer = setInterval(() => void this.heal(false), this.#intervalMs);
+		if (this.#timer || (!this.#options.bus.shared && !this.#storeOnly)) return;
+		this.#timer = setInterval(() => void this.heal(this.#storeOnly), this.#intervalMs);
 		this.#timer.unref();
 		this.#stopResync = this.#options.bus.onResync(() => void this.heal(true));
 	}
@@ -91,18 +103,26 @@ export class Healer {
 
 	async #pass(list: boolean): Promise<void> {
 		const { hub, store } = this.#options;
-		for (const id of hub.followedExecutions()) {
+		const followed = hub.followedExecutions();
+		const batch = this.#options.batchIds ?? BUS_HEAL_BATCH_IDS;
+		for (let start = 0; start < followed.length; start += batch) {
+			const ids = followed.slice(start, start + batch);
+			let found: Execution[];
 			try {
-				const execution = await store.getExecution(id);
+				found = await store.getExecutions(ids);
+			} catch (error) {
+				// The store is down: the next pass tries again (readiness reports the store).
+				this.#log(`[runwatch] healing ${ids.length} followed executions from the store failed: ${error instanceof Error ? error.message : error}`);
+				return;
+			}
+			const byId = new Map(found.map((execution) => [execution.id, execution]));
+			for (const id of ids) {
+				const execution = byId.get(id);
 				if (!execution) hub.publishDeleted(id);
 				else {
 					hub.storedUpTo(id, execution.lastSeq);
 					hub.notifyWatchers(execution);
 				}
-			} catch (error) {
-				// The store is down: the next pass tries again (readiness reports the store).
-				this.#log(`[runwatch] healing ${id} from the store failed: ${error instanceof Error ? error.message : error}`);
-				return;
 			}
 		}
 		if (list && this.#options.access) {
@@ -116,7 +136,16 @@ export class Healer {
 			try {
 				const { executions } = await store.listExecutions({ limit: DEFAULT_LIST_LIMIT });
 				// Oldest first, so that the newest summary is the last one sent.
-				for (const execution of executions.reverse()) hub.publishExecution(execution);
+				for (const execution of executions.reverse()) {
+					if (this.#storeOnly) {
+						// Every pass reads the list here: send only the summaries that changed.
+						const key = `${execution.updatedAt}|${execution.lastSeq}|${execution.status}`;
+						if (this.#listed.get(execution.id) === key) continue;
+						this.#listed.set(execution.id, key);
+					}
+					hub.publishExecution(execution);
+				}
+				if (this.#listed.size > 4 * DEFAULT_LIST_LIMIT) this.#listed.clear(); // bounded; at worst one page resent
 			} catch (error) {
 				this.#log(`[runwatch] refreshing the live list from the store failed: ${error instanceof Error ? error.message : error}`);
 			}

@@ -12,7 +12,7 @@ export interface ReadinessBody {
 		store: { kind: Store['kind']; ok: boolean; detail?: string };
 		bus: { kind: Bus['kind']; ok: boolean; detail: string };
 		/** False while draining: new viewers would only be cut again. */
-		viewers: { ok: boolean; detail: string };
+		viewers: { ok: boolean; detail: string; live: number };
 	};
 }
 
@@ -32,7 +32,13 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
  * `GET /readyz`: 200 when the store and the bus answer and the node accepts viewers; else 503,
  * naming what is down, so that a load balancer sends nobody here meanwhile.
  */
-export async function readiness(runtime: { store: Store; bus: Bus; draining: boolean }): Promise<{ status: number; body: ReadinessBody }> {
+export async function readiness(runtime: {
+	store: Store;
+	bus: Bus;
+	draining: boolean;
+	/** Live streams (WebSocket + SSE) on this node: `viewers.live`. */
+	connections: { readonly total: number };
+}): Promise<{ status: number; body: ReadinessBody }> {
 	const { store, bus } = runtime;
 	const [storeResult, busResult] = await Promise.allSettled([
 		withTimeout(store.ping(), `the ${store.kind} store`),
@@ -45,7 +51,7 @@ export async function readiness(runtime: { store: Store; bus: Bus; draining: boo
 		checks: {
 			store: { kind: store.kind, ok: storeResult.status === 'fulfilled' },
 			bus: { kind: bus.kind, ok: busResult.status === 'fulfilled', detail: bus.status().detail },
-			viewers: { ok: !runtime.draining, detail: runtime.draining ? 'draining: shutting down' : 'accepting' }
+			viewers: { ok: !runtime.draining, detail: runtime.draining ? 'draining: shutting down' : 'accepting', live: runtime.connections.total }
 		}
 	};
 	if (storeResult.status === 'rejected') {

@@ -14,6 +14,13 @@ export class ConnectionLimiter {
 		this.max = max;
 	}
 
+	/** Streams open now, from every address (readiness reports it: which node holds whom). */
+	get total(): number {
+		let total = 0;
+		for (const count of this.#counts.values()) total += count;
+		return total;
+	}
+
 	/** Streams open from `address` now. */
 	count(address: string): number {
 		return this.#counts.get(address) ?? 0;

@@ -199,6 +199,14 @@ export async function createPostgresStore({ url, max = PG_POOL_MAX }: PostgresSt
 				return row ? toExecution(row) : undefined;
 			}),
 
+		getExecutions: (ids) =>
+			guard(async () => {
+				if (ids.length === 0) return [];
+				// One array parameter: one round trip, however many ids.
+				const rows = await sql<ExecutionRow[]>`SELECT * FROM executions WHERE id = ANY(${sql.array([...ids])}::text[])`;
+				return rows.map(toExecution);
+			}),
+
 		listExecutions: (query: ListQuery) =>
 			guard(async (): Promise<ListResult> => {
 				const where: postgres.PendingQuery<postgres.Row[]>[] = [];

@@ -49,6 +49,8 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 			 ON CONFLICT (id) DO NOTHING`
 		),
 		getExecution: db.prepare<[string], ExecutionRow>('SELECT * FROM executions WHERE id = ?'),
+		// One JSON array parameter: no limit on how many ids (SQLite caps bound parameters).
+		getExecutions: db.prepare<[string], ExecutionRow>('SELECT * FROM executions WHERE id IN (SELECT value FROM json_each(?))'),
 		updateState: db.prepare(
 			`UPDATE executions SET status = @status, started_at = @started_at, ended_at = @ended_at,
 			   last_seq = @last_seq, input_tokens = @input_tokens, output_tokens = @output_tokens,
@@ -225,6 +227,11 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 		async getExecution(id) {
 			const row = q.getExecution.get(id);
 			return row ? toExecution(row) : undefined;
+		},
+
+		async getExecutions(ids) {
+			if (ids.length === 0) return [];
+			return q.getExecutions.all(JSON.stringify(ids)).map(toExecution);
 		},
 
 		async listExecutions(query: ListQuery): Promise<ListResult> {

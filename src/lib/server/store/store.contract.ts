@@ -60,6 +60,19 @@ export function storeContract(harness: StoreHarness): void {
 			expect(await store.getExecution('r1')).toEqual(first.execution);
 			expect(await store.getExecution('nope')).toBeUndefined();
 		});
+
+		test('getExecutions: the ones that exist among many ids, each as getExecution gives it, in one call', async () => {
+			for (const id of ['g1', 'g2', 'g3']) await store.createExecution(execution(id));
+			await store.appendEvents('g2', events(['x', 'y']));
+			expect(await store.getExecutions([])).toEqual([]);
+			const found = await store.getExecutions(['g3', 'missing', 'g2', 'G1', "g1' OR 1=1 --"]);
+			expect(found.map((e) => e.id).sort()).toEqual(['g2', 'g3']);
+			expect(found.find((e) => e.id === 'g2')).toEqual(await store.getExecution('g2'));
+			expect(found.find((e) => e.id === 'g2')!.lastSeq).toBe(2);
+			// Many ids at once (more than SQLite's default bound-parameter cap).
+			const many = [...range(1, 40_000).map((i) => `none-${i}`), 'g1'];
+			expect((await store.getExecutions(many)).map((e) => e.id)).toEqual(['g1']);
+		});
 	});
 
 	describe('appendEvents', () => {

@@ -100,6 +100,11 @@ export interface Store {
 	/** Creates the execution, or returns the existing one with that id (`created: false`). */
 	createExecution(input: NewExecution): Promise<{ execution: Execution; created: boolean }>;
 	getExecution(id: string): Promise<Execution | undefined>;
+	/**
+	 * The executions among `ids` that exist, in one query (the healer's periodic check of every
+	 * followed execution); ids with no execution are left out. Order not specified.
+	 */
+	getExecutions(ids: readonly string[]): Promise<Execution[]>;
 	listExecutions(query: ListQuery): Promise<ListResult>;
 	/** Throws RunwatchError `not_found` for an unknown execution. */
 	appendEvents(executionId: string, events: PreparedEvent[]): Promise<AppendResult>;
