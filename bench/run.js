@@ -12,6 +12,8 @@
 //   npm run bench -- --scenario retention  ingest p99 while retention deletes a million events
 //   npm run bench -- --scenario ingest --systems runwatch,runwatch-pg
 //                                           ingest into SQLite beside PostgreSQL (DATABASE_URL)
+//   npm run bench -- --scenario cluster   3 nodes on PostgreSQL + Redis beside 1 node on SQLite
+//                                           (ingest, cross-node delivery, Redis restart; issue 11)
 //   npm run bench -- --profile             also write V8 CPU profiles (node --cpu-prof) of every
 //                                           server to bench/results/profiles/ and print hot spots
 //
@@ -30,6 +32,7 @@ import { fmt, renderTable } from './lib/table.js';
 import runwatch from './systems/runwatch.js';
 import runwatchSse from './systems/runwatch-sse.js';
 import runwatchPg from './systems/runwatch-pg.js';
+import runwatchCluster from './systems/runwatch-cluster.js';
 import socketio from './systems/socketio.js';
 import wsBroadcast from './systems/ws-broadcast.js';
 import wsBroadcastTick from './systems/ws-broadcast-tick.js';
@@ -49,11 +52,12 @@ import cliStart from './scenarios/cli-start.js';
 import revocation from './scenarios/revocation.js';
 import smallPosts from './scenarios/small-posts.js';
 import many from './scenarios/many.js';
+import cluster from './scenarios/cluster.js';
 
-const SYSTEMS = [runwatch, runwatchSse, runwatchPg, socketio, wsBroadcast, wsBroadcastTick, wsBroadcastBatched, sseLoop, bareSqlite];
+const SYSTEMS = [runwatch, runwatchSse, runwatchPg, runwatchCluster, socketio, wsBroadcast, wsBroadcastTick, wsBroadcastBatched, sseLoop, bareSqlite];
 /** Scenarios in the default run, then those that run only when named. */
 const SCENARIOS = [fanout, latency, memory, catchup, ingest, smallPosts, many, client, otlp, cliStart, revocation];
-const EXTRA_SCENARIOS = [fanout200, retention];
+const EXTRA_SCENARIOS = [fanout200, retention, cluster];
 const ALL_SCENARIOS = [...SCENARIOS, ...EXTRA_SCENARIOS];
 
 const { values: args } = parseArgs({
@@ -258,7 +262,7 @@ for (const scenario of scenarios) {
 }
 
 if (report.targets.length) {
-	const text = `Targets (issues 5, 8 and 9; ${machine.cores}-core machine)\n\n${renderTable(
+	const text = `Targets (issues 5, 8, 9 and 11; ${machine.cores}-core machine)\n\n${renderTable(
 		['target', 'measured', 'result'],
 		report.targets.map((t) => [t.target, t.measured, t.pass ? 'PASS' : 'MISS']),
 		['l', 'r', 'l']
