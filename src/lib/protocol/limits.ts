@@ -162,3 +162,10 @@ export const MAX_OTLP_BODY_BYTES = 8 * 1024 * 1024;
  * timeline shows a prompt, it is not an archive of it.
  */
 export const MAX_OTLP_STRING_CHARS = 32 * 1024;
+
+/** Words of a search query that count (`GET .../events/search`); the rest are ignored. Nobody types more. */
+export const MAX_SEARCH_WORDS = 16;
+
+/** Most matches one search within an execution returns, and the default. */
+export const MAX_SEARCH_PAGE = 500;
+export const DEFAULT_SEARCH_PAGE = 200;
