@@ -169,3 +169,12 @@ export const MAX_SEARCH_WORDS = 16;
 /** Most matches one search within an execution returns, and the default. */
 export const MAX_SEARCH_PAGE = 500;
 export const DEFAULT_SEARCH_PAGE = 200;
+
+/** Agent names the list's agent filter offers (`GET /api/agents`): more than anyone scrolls through. */
+export const MAX_AGENT_NAMES = 500;
+
+/**
+ * Executions not yet ended that the totals above the list follow live (`GET /api/usage`'s
+ * `open`); past it, the oldest running ones keep the share they had when the page loaded.
+ */
+export const MAX_OPEN_EXECUTIONS = 1000;
