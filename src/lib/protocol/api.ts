@@ -85,7 +85,7 @@ export const agentTotalsSchema = z.object({
 });
 export type AgentTotals = z.infer<typeof agentTotalsSchema>;
 
-export const usageSchema = z.object({
+export const usageReportSchema = z.object({
 	since: timestampSchema,
 	/** When the totals were read: executions created after it are not in them. */
 	at: timestampSchema,
@@ -96,7 +96,7 @@ export const usageSchema = z.object({
 	 */
 	open: z.array(executionSchema)
 });
-export type Usage = z.infer<typeof usageSchema>;
+export type UsageReport = z.infer<typeof usageReportSchema>;
 
 /** `GET /api/agents`: every agent name with an execution, sorted (at most MAX_AGENT_NAMES). */
 export const agentNamesSchema = z.object({ agents: z.array(z.string()) });

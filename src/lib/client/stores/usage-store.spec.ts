@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import type { Usage } from '../../protocol/api.js';
+import type { UsageReport } from '../../protocol/api.js';
 import type { Execution } from '../../protocol/executions.js';
 import { applyUsageUpdates, liveUsage, usageTotals } from './usage-store.js';
 
@@ -20,7 +20,7 @@ function run(id: string, agent: string, createdAt: string, over: Partial<Executi
 const since = '2026-12-02T00:00:00.000Z';
 const at = '2026-12-02T10:00:00.000Z';
 const open = run('open', 'researcher', '2026-12-02T09:00:00.000Z', { usage: { inputTokens: 10, outputTokens: 5, costUsd: 0.01 } });
-const usage: Usage = {
+const usage: UsageReport = {
 	since,
 	at,
 	agents: [

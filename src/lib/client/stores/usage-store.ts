@@ -1,6 +1,6 @@
 import { readable, type Readable } from 'svelte/store';
 import { browser } from '$app/environment';
-import { usageSchema, type AgentTotals, type Usage } from '../../protocol/api.js';
+import { usageReportSchema, type AgentTotals, type UsageReport } from '../../protocol/api.js';
 import type { Execution } from '../../protocol/executions.js';
 import type { Connection } from '../connection.js';
 import { sharedConnection } from './connection-store.js';
@@ -12,14 +12,14 @@ import { createBatcher, nextFrame, type FrameScheduler } from './frame.js';
  * execution counted there replaces the share it had; executions created later are added.
  */
 export interface LiveUsage {
-	usage: Usage;
+	usage: UsageReport;
 	/** What the aggregate counted for executions that had not ended: replaced, not added to. */
 	counted: ReadonlyMap<string, Execution>;
 	/** The newest summary of every execution followed since (open at `at`, or created after). */
 	latest: ReadonlyMap<string, Execution>;
 }
 
-export function liveUsage(usage: Usage): LiveUsage {
+export function liveUsage(usage: UsageReport): LiveUsage {
 	const counted = new Map(usage.open.map((execution) => [execution.id, execution]));
 	return { usage, counted, latest: counted };
 }
@@ -105,7 +105,7 @@ export interface UsageStoreOptions {
  * Live totals from the server-rendered aggregate. Applied once per frame, like the list; on every
  * (re)subscribe of the feed the aggregate is read again, since changes before it were not in the feed.
  */
-export function usageStore(initial: Usage, options: UsageStoreOptions = {}): Readable<UsageTotals> {
+export function usageStore(initial: UsageReport, options: UsageStoreOptions = {}): Readable<UsageTotals> {
 	let state = liveUsage(initial);
 	return readable(usageTotals(state), (set) => {
 		const connection = options.connection ?? (browser ? sharedConnection() : undefined);
@@ -123,7 +123,7 @@ export function usageStore(initial: Usage, options: UsageStoreOptions = {}): Rea
 					headers: { accept: 'application/json' }
 				});
 				if (!response.ok || stopped) return;
-				const usage = usageSchema.parse(await response.json());
+				const usage = usageReportSchema.parse(await response.json());
 				if (stopped) return;
 				batcher.flush();
 				// Summaries followed so far that are newer than the read are applied again on top.

@@ -7,7 +7,7 @@ import {
 	searchQuerySchema,
 	usageQuerySchema,
 	type CancelState,
-	type Usage,
+	type UsageReport,
 	type Share
 } from '../../protocol/api.js';
 import { CANCEL_REQUEST_EVENT_ID } from '../../protocol/events.js';
@@ -106,7 +106,7 @@ export function startOfUtcDay(now: Date): string {
 }
 
 /** Per-agent totals since a moment, and the executions among them still open (for live updates). */
-export async function readUsage(runtime: Runtime, since: string): Promise<Usage> {
+export async function readUsage(runtime: Runtime, since: string): Promise<UsageReport> {
 	// Open ones first, `at` last: whatever is created after `at` is new to a viewer and added;
 	// whatever was created before it and is not in `open` is counted in `agents` already and
 	// must never be added twice (one created between the two reads only keeps its first share).
