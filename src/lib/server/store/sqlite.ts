@@ -196,7 +196,7 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 		agentNames: db.prepare<[number], { agent_name: string }>('SELECT DISTINCT agent_name FROM executions ORDER BY agent_name LIMIT ?'),
 		usageSince: db.prepare<[string], { agent: string; runs: number; failed: number; input_tokens: number; output_tokens: number; cost_usd: number }>(
 			`SELECT agent_name AS agent, COUNT(*) AS runs, SUM(status = 'failed') AS failed, SUM(input_tokens) AS input_tokens,
-			   SUM(output_tokens) AS output_tokens, SUM(cost_usd) AS cost_usd
+			   SUM(output_tokens) AS output_tokens, ROUND(SUM(cost_usd), 6) AS cost_usd
 			 FROM executions WHERE created_at >= ? GROUP BY agent_name ORDER BY agent_name`
 		),
 		openSince: db.prepare<[string, number], ExecutionRow>(

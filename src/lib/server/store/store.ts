@@ -129,7 +129,7 @@ export interface Store {
 	searchEvents(executionId: string, query: string, options: SearchEventsOptions): Promise<StoredEvent[]>;
 	/** Every agent name that has an execution, sorted, at most `limit`. */
 	listAgentNames(limit: number): Promise<string[]>;
-	/** Per agent (sorted by name): executions created at or after `since` (ISO-8601), their failures, tokens and cost. */
+	/** Per agent (sorted by name): executions created at or after `since` (ISO-8601), their failures, tokens and cost (to the micro-dollar, as the reducer sums). */
 	usageSince(since: string): Promise<AgentTotals[]>;
 	/** Executions created at or after `since` that have not ended, newest first, at most `limit`. */
 	listOpenSince(since: string, limit: number): Promise<Execution[]>;
