@@ -87,7 +87,7 @@ async function shoot(page: Page, name: string, docs = false): Promise<void> {
 }
 
 test('dashboard screenshots: list, running and failed execution; light, dark and phone', async ({ browser, freshServer: server }) => {
-	test.setTimeout(90_000);
+	test.setTimeout(240_000);
 	mkdirSync(SHOTS, { recursive: true });
 	if (UPDATE_DOCS) mkdirSync(DOCS, { recursive: true });
 	const { failed, running, done } = await seed(server);
