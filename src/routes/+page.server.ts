@@ -3,6 +3,8 @@ import { listQuerySchema } from '$lib/protocol/api';
 import { demoSpeed, startDemoAgent } from '$lib/server/demo/demo-agent.js';
 import { principalOf } from '$lib/server/access/request-access';
 import { RunwatchError } from '$lib/server/errors';
+import { readUsage, startOfUtcDay } from '$lib/server/http/api';
+import { MAX_AGENT_NAMES } from '$lib/protocol/limits';
 import type { Actions, PageServerLoad } from './$types';
 
 /** The list's filters from the address bar; empty fields count as absent. */
@@ -33,6 +35,9 @@ export const load: PageServerLoad = async ({ locals, request, url }) => {
 	// otherwise take it and write events.
 	const open = runtime.access.viewingIsOpen;
 	const common = {
+		// Today's totals above the list (UTC day), and every agent name for the agent filter.
+		usage: await readUsage(runtime, startOfUtcDay(new Date())),
+		agentNames: await runtime.store.listAgentNames(MAX_AGENT_NAMES),
 		origin: url.origin,
 		ingestToken: open ? runtime.config.ingestToken : null,
 		demoAvailable: open

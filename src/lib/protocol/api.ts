@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { eventInputSchema, idSchema, storedEventSchema } from './events.js';
+import { eventInputSchema, idSchema, storedEventSchema, timestampSchema } from './events.js';
 import { executionSchema, executionStatusSchema } from './executions.js';
 import {
 	DEFAULT_EVENTS_PAGE,
@@ -8,7 +8,10 @@ import {
 	MAX_CANCEL_WAIT_SECONDS,
 	MAX_EVENTS_PAGE,
 	MAX_LIST_LIMIT,
+	DEFAULT_SEARCH_PAGE,
+	MAX_AGENT_NAMES,
 	MAX_NAME_LENGTH,
+	MAX_SEARCH_PAGE,
 	MAX_SHARE_SECONDS,
 	MIN_SHARE_SECONDS
 } from './limits.js';
@@ -47,6 +50,56 @@ export const eventsQuerySchema = z
 			.default(DEFAULT_EVENTS_PAGE)
 	})
 	.refine((q) => q.since === undefined || q.before === undefined, 'give since or before, not both');
+
+/**
+ * `GET /api/executions/:id/search?q=&before=&limit=`: the newest `limit` events (with seq <
+ * `before`) holding every word of `q`, ascending; page back by passing the first seq as `before`.
+ */
+export const searchQuerySchema = z.object({
+	q: z.string().trim().min(1, 'q must not be empty').max(MAX_NAME_LENGTH),
+	before: queryInt('before', Number.MAX_SAFE_INTEGER).optional(),
+	limit: queryInt('limit', MAX_SEARCH_PAGE)
+		.refine((n) => n > 0, 'limit must be at least 1')
+		.default(DEFAULT_SEARCH_PAGE)
+});
+
+export const searchResultSchema = z.object({
+	events: z.array(storedEventSchema),
+	/** More matches exist before the first one returned (ask again with `before`). */
+	more: z.boolean()
+});
+export type SearchResult = z.infer<typeof searchResultSchema>;
+
+/** `GET /api/usage?since=`: per agent, executions created since `since` (default: today, 00:00 UTC). */
+export const usageQuerySchema = z.object({
+	since: timestampSchema.optional()
+});
+
+export const agentTotalsSchema = z.object({
+	agent: z.string(),
+	runs: z.number().int().nonnegative(),
+	failed: z.number().int().nonnegative(),
+	inputTokens: z.number(),
+	outputTokens: z.number(),
+	costUsd: z.number()
+});
+export type AgentTotals = z.infer<typeof agentTotalsSchema>;
+
+export const usageReportSchema = z.object({
+	since: timestampSchema,
+	/** When the totals were read: executions created after it are not in them. */
+	at: timestampSchema,
+	agents: z.array(agentTotalsSchema),
+	/**
+	 * Executions counted above that had not ended at `at`, as they were then: a live view
+	 * replaces their share of the totals with each newer summary of them.
+	 */
+	open: z.array(executionSchema)
+});
+export type UsageReport = z.infer<typeof usageReportSchema>;
+
+/** `GET /api/agents`: every agent name with an execution, sorted (at most MAX_AGENT_NAMES). */
+export const agentNamesSchema = z.object({ agents: z.array(z.string()) });
 
 export const listQuerySchema = z.object({
 	status: executionStatusSchema.optional(),

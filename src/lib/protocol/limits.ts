@@ -209,3 +209,19 @@ export const SSE_FORWARD_TIMEOUT_MS = 3_000;
 
 /** Longest a `/readyz` check waits for the store or the bus before calling it down. */
 export const READY_CHECK_TIMEOUT_MS = 2_000;
+
+/** Words of a search query that count (`GET .../events/search`); the rest are ignored. Nobody types more. */
+export const MAX_SEARCH_WORDS = 16;
+
+/** Most matches one search within an execution returns, and the default. */
+export const MAX_SEARCH_PAGE = 500;
+export const DEFAULT_SEARCH_PAGE = 200;
+
+/** Agent names the list's agent filter offers (`GET /api/agents`): more than anyone scrolls through. */
+export const MAX_AGENT_NAMES = 500;
+
+/**
+ * Executions not yet ended that the totals above the list follow live (`GET /api/usage`'s
+ * `open`); past it, the oldest running ones keep the share they had when the page loaded.
+ */
+export const MAX_OPEN_EXECUTIONS = 1000;

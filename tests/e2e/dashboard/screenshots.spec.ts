@@ -20,17 +20,27 @@ async function seed(server: RunwatchServer) {
 	const failed = executionId('reconcile');
 	const running = executionId('triage');
 	const done = executionId('research');
-	await server.createExecution({ id: done, agent: { name: 'research-assistant' }, department: { name: 'Platform' } });
+	await server.createExecution({
+		id: done,
+		agent: { name: 'research-assistant', model: 'gpt-4.1' },
+		department: { name: 'Platform' },
+		metadata: { repo: 'acme/platform', ticket: 'PLAT-311' }
+	});
 	await server.postEvents(done, researchRun().map((e, i) => ({ ...e, ts: ago(60_000 - i * 900) })));
 
-	await server.createExecution({ id: failed, agent: { name: 'invoice-reconciler' }, department: { name: 'Finance' } });
+	await server.createExecution({
+		id: failed,
+		agent: { name: 'invoice-reconciler', model: 'gpt-4.1-mini', version: '1.4.0' },
+		department: { name: 'Finance' },
+		metadata: { ledger: 'EU-main', ticket: 'FIN-2207' }
+	});
 	const t = 40_000;
 	await server.postEvents(failed, [
 		{ type: 'agent-start', ts: ago(t), data: { input: { month: '2025-10' } } },
 		{ type: 'step-start', stepId: 'plan', ts: ago(t - 300), data: { name: 'plan', kind: 'llm', input: { model: 'gpt-4.1' } } },
 		{ type: 'output', stepId: 'plan', ts: ago(t - 1500), data: { text: 'Plan: fetch the ledger, match invoices, report gaps.\n' } },
 		{ type: 'step-end', stepId: 'plan', ts: ago(t - 2600), data: { usage: { inputTokens: 912, outputTokens: 88, costUsd: 0.0031 } } },
-		{ type: 'step-start', stepId: 'ledger', ts: ago(t - 2800), data: { name: 'fetch_ledger', kind: 'tool' } },
+		{ type: 'step-start', stepId: 'ledger', ts: ago(t - 2800), data: { name: 'fetch_ledger', kind: 'tool', input: { month: '2025-10', account: 'EU-main' } } },
 		{ type: 'log', stepId: 'ledger', ts: ago(t - 5000), data: { level: 'warn', message: 'ledger API slow: retrying (1/3)' } },
 		{ type: 'output', stepId: 'ledger', ts: ago(t - 6000), data: { text: '\x1b[33mretry\x1b[0m GET /ledger?month=2025-10 → \x1b[31m503\x1b[0m\n' } },
 		{ type: 'step-end', stepId: 'ledger', ts: ago(t - 9000), data: { error: { message: 'ledger API returned 503' } } },
@@ -44,7 +54,12 @@ async function seed(server: RunwatchServer) {
 		}
 	]);
 
-	await server.createExecution({ id: running, agent: { name: 'ticket-triage' }, department: { name: 'Support' } });
+	await server.createExecution({
+		id: running,
+		agent: { name: 'ticket-triage', model: 'gpt-4.1-mini' },
+		department: { name: 'Support' },
+		metadata: { queue: 'billing', ticket: 'ZD-4821' }
+	});
 	const r = 20_000;
 	const events: EventInput[] = [
 		{ type: 'agent-start', ts: ago(r), data: { input: { ticket: 'ZD-4821' } } },
@@ -72,7 +87,7 @@ async function shoot(page: Page, name: string, docs = false): Promise<void> {
 }
 
 test('dashboard screenshots: list, running and failed execution; light, dark and phone', async ({ browser, freshServer: server }) => {
-	test.setTimeout(90_000);
+	test.setTimeout(240_000);
 	mkdirSync(SHOTS, { recursive: true });
 	if (UPDATE_DOCS) mkdirSync(DOCS, { recursive: true });
 	const { failed, running, done } = await seed(server);
@@ -83,18 +98,23 @@ test('dashboard screenshots: list, running and failed execution; light, dark and
 		await page.goto('/');
 		await expect(page.getByTestId('execution-row')).toHaveCount(3);
 		await expect(page.getByTestId('connection-state')).toHaveAttribute('data-state', 'open');
+		await expect(page.getByTestId('totals-runs')).toHaveText('3');
 		await shoot(page, `dashboard-list-${scheme}`, true);
 
 		await page.goto(`/executions/${running}`);
 		await expect(page.getByTestId('execution-status')).toHaveText('running');
 		await expect(page.getByTestId('event-row')).toHaveCount(13);
 		await expect(page.getByTestId('event-row').filter({ hasText: 'running' }).first()).toBeVisible();
-		await page.locator('[data-testid="event-row"][data-seq="6"]').click();
+		await page.locator('[data-testid="event-row"][data-seq="6"]').getByTestId('step-toggle').click();
+		await expect(page.getByTestId('step-detail')).toContainText('refund policy');
+		await expect(page.getByTestId('execution-input')).toContainText('ZD-4821');
 		await shoot(page, `dashboard-running-${scheme}`, scheme === 'light');
 
 		await page.goto(`/executions/${failed}`);
 		await expect(page.getByTestId('execution-status')).toHaveText('failed');
 		await expect(page.getByTestId('execution-error')).toContainText('at fetchLedger');
+		await page.locator('[data-testid="event-row"][data-seq="5"]').getByTestId('step-toggle').click();
+		await expect(page.getByTestId('step-detail')).toContainText('ledger API returned 503');
 		await page.locator('[data-testid="event-row"][data-seq="9"]').click();
 		await expect(page.getByTestId('event-detail')).toContainText('LedgerError');
 		await shoot(page, `dashboard-failed-${scheme}`, true);
@@ -105,10 +125,14 @@ test('dashboard screenshots: list, running and failed execution; light, dark and
 	const page = await phone.newPage();
 	await page.goto('/');
 	await expect(page.getByTestId('execution-row')).toHaveCount(3);
+	await expect(page.getByTestId('day-totals')).toBeVisible();
+	expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
 	await shoot(page, 'dashboard-list-phone', true);
 	await page.goto(`/executions/${running}`);
 	await expect(page.getByTestId('execution-status')).toHaveText('running');
-	// Nothing may stick out sideways on a phone.
+	await page.locator('[data-testid="event-row"][data-seq="6"]').getByTestId('step-toggle').click();
+	await expect(page.getByTestId('step-detail')).toContainText('refund policy');
+	// Nothing may stick out sideways on a phone, an open step included.
 	expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
 	await shoot(page, 'dashboard-running-phone', true);
 	await page.goto(`/executions/${done}`);

@@ -47,7 +47,7 @@ export function filtersQuery(filters: ListFilters): URLSearchParams {
 
 /**
  * Whether the server would list `execution` under `filters` (the cursor aside). The search
- * mirrors the server's: a case-insensitive substring of id, agent, department or metadata.
+ * mirrors the server's: a case-insensitive substring of id, agent, department, metadata or error.
  */
 export function matchesFilters(execution: Execution, filters: ListFilters): boolean {
 	if (filters.status && execution.status !== filters.status) return false;
@@ -55,7 +55,7 @@ export function matchesFilters(execution: Execution, filters: ListFilters): bool
 	if (filters.department && execution.department?.name !== filters.department) return false;
 	if (filters.q) {
 		const q = filters.q.toLowerCase();
-		const haystack = [execution.id, execution.agent.name, execution.department?.name ?? '', JSON.stringify(execution.metadata)];
+		const haystack = [execution.id, execution.agent.name, execution.department?.name ?? '', JSON.stringify(execution.metadata), execution.error ?? ''];
 		if (!haystack.some((text) => text.toLowerCase().includes(q))) return false;
 	}
 	return true;

@@ -6,6 +6,7 @@ import { FakeTransportFactory, fakeEvent, fakeEvents } from '../testing/fake-tra
 import { executionFeedStore, matchesFilters, mergeExecutions } from './execution-list-store.js';
 import { eventDepth, executionStore, initialExecutionView, stepDepth, type ExecutionView } from './execution-store.js';
 import type { FrameScheduler } from './frame.js';
+import { prependView } from './execution-view.js';
 
 function execution(overrides: Partial<Execution> = {}): Execution {
 	return {
@@ -310,7 +311,23 @@ describe('executionFeedStore', () => {
 		expect(matchesFilters(e, { q: 'zd-9' })).toBe(true);
 		expect(matchesFilters(e, { q: 'run-4', agent: 'triage', department: 'Support' })).toBe(true);
 		expect(matchesFilters(e, { department: 'Sales' })).toBe(false);
+		// The error message too, as the server's search does.
+		expect(matchesFilters({ ...e, error: 'Ledger API returned 503' }, { q: 'api RETURNED' })).toBe(true);
+		expect(matchesFilters(e, { q: 'api returned' })).toBe(false);
 		expect(mergeExecutions([e], [{ ...e, lastSeq: 5 }], { cursor: 'x' })[0]!.lastSeq).toBe(5);
 		expect(mergeExecutions([e], [execution({ id: 'new' })], { cursor: 'x' }).map((x) => x.id)).toEqual(['Run-42']);
+	});
+});
+
+describe('the agent input and output in the view', () => {
+	it('the first agent-start input and the last agent-complete output, also after older events are put in front', () => {
+		const base = execution({ lastSeq: 4 });
+		const ev = (seq: number, type: string, data?: unknown) => ({ seq, id: `e${seq}`, type, ts: '2025-01-01T00:00:01.000Z', ...(data ? { data } : {}) });
+		const tail = initialExecutionView({ execution: base, events: [ev(3, 'log', { level: 'info', message: 'x' }), ev(4, 'agent-complete', { output: 'done' })] });
+		expect(tail.agentInput).toBeUndefined();
+		expect(tail.agentOutput).toEqual({ seq: 4, value: 'done' });
+		const whole = prependView(tail, [ev(1, 'agent-start', { input: { q: 'why' } }), ev(2, 'agent-start', { input: 'again' })]);
+		expect(whole.agentInput).toEqual({ seq: 1, value: { q: 'why' } });
+		expect(whole.agentOutput).toEqual({ seq: 4, value: 'done' });
 	});
 });

@@ -42,6 +42,10 @@ export interface ExecutionView {
 	spans: ReadonlyMap<string, StepSpan>;
 	/** How many held events there are of each type. */
 	typeCounts: ReadonlyMap<string, number>;
+	/** `data.input` of the first held `agent-start` (the execution's input). */
+	agentInput?: HeldValue;
+	/** `data.output` of the last held `agent-complete` (its final output). */
+	agentOutput?: HeldValue;
 	/** Set when the server refused to follow the execution (e.g. it was deleted). */
 	error: { code: string; message: string } | null;
 	/** Newest seq the server has reported (at subscribe time); ahead of `execution.lastSeq` while catching up. */
@@ -50,6 +54,12 @@ export interface ExecutionView {
 	behind: number;
 	/** Older events exist on the server that this view does not hold (it starts past seq 1). */
 	hasOlder: boolean;
+}
+
+/** A value one event carried, and that event's seq (to link to it). */
+export interface HeldValue {
+	seq: number;
+	value: unknown;
 }
 
 export interface ExecutionStoreInput {
@@ -67,6 +77,8 @@ interface Folded {
 	steps: ReadonlyMap<string, StepInfo>;
 	spans: ReadonlyMap<string, StepSpan>;
 	typeCounts: ReadonlyMap<string, number>;
+	agentInput?: HeldValue;
+	agentOutput?: HeldValue;
 }
 
 /**
@@ -78,6 +90,7 @@ function fold(base: Folded, events: readonly StoredEvent[]): Folded {
 	let steps = base.steps as Map<string, StepInfo>;
 	let spans = base.spans as Map<string, StepSpan>;
 	let typeCounts = base.typeCounts as Map<string, number>;
+	let { agentInput, agentOutput } = base;
 	if (events.length > 0) typeCounts = new Map(typeCounts);
 	for (const event of events) {
 		typeCounts.set(event.type, (typeCounts.get(event.type) ?? 0) + 1);
@@ -86,6 +99,8 @@ function fold(base: Folded, events: readonly StoredEvent[]): Folded {
 			output += data.text;
 			continue;
 		}
+		if (event.type === 'agent-start' && !agentInput && data.input !== undefined) agentInput = { seq: event.seq, value: data.input };
+		if (event.type === 'agent-complete' && data.output !== undefined) agentOutput = { seq: event.seq, value: data.output };
 		if (!event.stepId || (event.type !== 'step-start' && event.type !== 'step-end')) continue;
 		if (spans === base.spans) spans = new Map(spans);
 		const known = spans.get(event.stepId);
@@ -118,7 +133,7 @@ function fold(base: Folded, events: readonly StoredEvent[]): Folded {
 			});
 		}
 	}
-	return { output, steps, spans, typeCounts };
+	return { output, steps, spans, typeCounts, agentInput, agentOutput };
 }
 
 function hasOlder(execution: Execution, events: readonly StoredEvent[]): boolean {

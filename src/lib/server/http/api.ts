@@ -4,12 +4,15 @@ import {
 	createShareSchema,
 	eventsQuerySchema,
 	listQuerySchema,
+	searchQuerySchema,
+	usageQuerySchema,
 	type CancelState,
+	type UsageReport,
 	type Share
 } from '../../protocol/api.js';
 import { CANCEL_REQUEST_EVENT_ID } from '../../protocol/events.js';
 import { cancelRequestSchema, createExecutionSchema, TERMINAL_STATUSES, type Execution } from '../../protocol/executions.js';
-import { EXECUTION_TAIL_EVENTS } from '../../protocol/limits.js';
+import { EXECUTION_TAIL_EVENTS, MAX_AGENT_NAMES, MAX_OPEN_EXECUTIONS } from '../../protocol/limits.js';
 import { invalid, RunwatchError } from '../errors.js';
 import { parseExecutionId as parseId } from '../ingest/ingest.js';
 import type { Runtime } from '../runtime.js';
@@ -75,6 +78,50 @@ export async function readEvents(runtime: Runtime, request: Request, url: URL, r
 			? await runtime.store.readBefore(id, before, limit)
 			: await runtime.store.readEvents(id, since ?? 0, limit);
 	return json({ events, lastSeq: execution.lastSeq });
+}
+
+/** `GET /api/executions/:id/search?q=`: events holding every word of `q`, over everything stored. */
+export async function searchEvents(runtime: Runtime, request: Request, url: URL, rawId: string): Promise<Response> {
+	const id = parseId(rawId);
+	await requireView(runtime, request, id);
+	const query = searchQuerySchema.safeParse(Object.fromEntries(url.searchParams));
+	if (!query.success) throw invalid('invalid_query', query.error);
+	if (!(await runtime.store.getExecution(id))) throw new RunwatchError('not_found', `No execution "${id}"`);
+	const { q, before, limit } = query.data;
+	// One more than asked says whether there are more.
+	const found = await runtime.store.searchEvents(id, q, { limit: limit + 1, before });
+	const more = found.length > limit;
+	return json({ events: more ? found.slice(1) : found, more });
+}
+
+/** `GET /api/agents`: the names the list's agent filter offers. */
+export async function listAgents(runtime: Runtime, request: Request): Promise<Response> {
+	await requireView(runtime, request);
+	return json({ agents: await runtime.store.listAgentNames(MAX_AGENT_NAMES) });
+}
+
+/** Midnight UTC of the day `now` is in. */
+export function startOfUtcDay(now: Date): string {
+	return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())).toISOString();
+}
+
+/** Per-agent totals since a moment, and the executions among them still open (for live updates). */
+export async function readUsage(runtime: Runtime, since: string): Promise<UsageReport> {
+	// Open ones first, `at` last: whatever is created after `at` is new to a viewer and added;
+	// whatever was created before it and is not in `open` is counted in `agents` already and
+	// must never be added twice (one created between the two reads only keeps its first share).
+	const open = await runtime.store.listOpenSince(since, MAX_OPEN_EXECUTIONS);
+	const agents = await runtime.store.usageSince(since);
+	return { since, at: new Date().toISOString(), agents, open };
+}
+
+/** `GET /api/usage?since=`: per agent, runs, failures, tokens and cost of executions created since then. */
+export async function getUsage(runtime: Runtime, request: Request, url: URL): Promise<Response> {
+	await requireView(runtime, request);
+	const query = usageQuerySchema.safeParse(Object.fromEntries(url.searchParams));
+	if (!query.success) throw invalid('invalid_query', query.error);
+	const since = query.data.since ? new Date(query.data.since).toISOString() : startOfUtcDay(new Date());
+	return json(await readUsage(runtime, since));
 }
 
 export async function postEvents(runtime: Runtime, request: Request, url: URL, rawId: string): Promise<Response> {

@@ -67,5 +67,18 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
 	// `ts`, in whatever zone the agent sent it; julianday() compares instants, not strings.
 	`
 	CREATE INDEX executions_by_end ON executions (julianday(ended_at)) WHERE ended_at IS NOT NULL;
+	`,
+	// 6: search within an execution (`searchEvents`): a contentless FTS5 index of each event's
+	// words (every string and number in its JSON; not the keys). `event_search` maps the index's
+	// rowids to (execution, seq), since `events` has no rowid. Filled lazily by the first search of
+	// an execution, not on ingest: indexing costs more than storing, and most runs are never searched.
+	`
+	CREATE TABLE event_search (
+		doc          INTEGER PRIMARY KEY,
+		execution_id TEXT NOT NULL,
+		seq          INTEGER NOT NULL,
+		UNIQUE (execution_id, seq)
+	);
+	CREATE VIRTUAL TABLE events_fts USING fts5(text, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');
 	`
 ];

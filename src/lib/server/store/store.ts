@@ -73,6 +73,24 @@ export interface ViewerSessionRecord {
 	expiresAt: string;
 }
 
+/** One agent's executions created since a moment (`usageSince`). */
+export interface AgentTotals {
+	agent: string;
+	runs: number;
+	/** Of those, how many have status `failed`. */
+	failed: number;
+	inputTokens: number;
+	outputTokens: number;
+	costUsd: number;
+}
+
+export interface SearchEventsOptions {
+	/** Most events returned (the newest matches first chosen, returned ascending). */
+	limit: number;
+	/** Only events with seq < before (paging back through matches). */
+	before?: number;
+}
+
 export interface ListResult {
 	executions: Execution[];
 	nextCursor: string | null;
@@ -125,6 +143,23 @@ export interface Store {
 	readTail(executionId: string, limit: number): Promise<StoredEvent[]>;
 	/** The newest `limit` events with seq < before, ascending (scrolling back). */
 	readBefore(executionId: string, before: number, limit: number): Promise<StoredEvent[]>;
+	/**
+	 * Events of one execution that contain every word of `query`, each as the start of a word of
+	 * the event's text, in any case, accents ignored ("inv 20" finds "Invoice INV-2044"); the
+	 * newest `limit` of them (with seq < `before` when given), returned ascending by seq. Words are
+	 * runs of letters and digits; anything else separates them and is never an operator. An
+	 * event's text is every string and number in its stored JSON (type, ids, ts, all values in
+	 * `data` at any depth), never the JSON's keys. A query without a word matches nothing.
+	 * SQLite: an FTS5 index, filled for an execution by its first search. PostgreSQL: a tsvector
+	 * with prefix queries (`word:*`) gives the same answers.
+	 */
+	searchEvents(executionId: string, query: string, options: SearchEventsOptions): Promise<StoredEvent[]>;
+	/** Every agent name that has an execution, sorted, at most `limit`. */
+	listAgentNames(limit: number): Promise<string[]>;
+	/** Per agent (sorted by name): executions created at or after `since` (ISO-8601), their failures, tokens and cost (to the micro-dollar, as the reducer sums). */
+	usageSince(since: string): Promise<AgentTotals[]>;
+	/** Executions created at or after `since` that have not ended, newest first, at most `limit`. */
+	listOpenSince(since: string, limit: number): Promise<Execution[]>;
 
 	/** Share links (`access/shares.ts`): the caller hashes tokens; the store never sees one. */
 	createShare(share: ShareRecord & { tokenHash: string }): Promise<void>;

@@ -10,6 +10,9 @@ import type { PageServerLoad } from './$types';
  */
 const SSR_WINDOW_EVENTS = 300;
 
+/** Events at the start searched for the `agent-start` (a few logs may come before it). */
+const AGENT_START_LOOKAHEAD = 20;
+
 export const load: PageServerLoad = async ({ locals, params, request }) => {
 	const runtime = locals.runwatch;
 	// The same rule as the JSON API and the WebSocket upgrade.
@@ -34,11 +37,17 @@ export const load: PageServerLoad = async ({ locals, params, request }) => {
 		if (principal.kind === 'shares') error(404, { message: `No execution "${params.id}"`, code: 'not_found' });
 		// Not created yet: agents print their link before their first request lands. The page waits
 		// for it and reloads this data once it exists.
-		return { ...common, execution: null, events: [] };
+		return { ...common, execution: null, events: [], agentStart: undefined };
 	}
 
 	// Read after the execution row, so the tail covers at least its lastSeq; the page folds any
 	// newer events in and goes live from the highest seq it holds.
 	const events = await runtime.store.readTail(execution.id, SSR_WINDOW_EVENTS);
-	return { ...common, execution, events };
+	// The header shows the agent's input: when its agent-start is older than the window, read it
+	// from the first few events (agents send it first).
+	const agentStart =
+		events[0] && events[0].seq > 1
+			? (await runtime.store.readEvents(execution.id, 0, AGENT_START_LOOKAHEAD)).find((event) => event.type === 'agent-start')
+			: undefined;
+	return { ...common, execution, events, agentStart };
 };
