@@ -6,10 +6,14 @@ import { applyEvent } from '../../protocol/reducer.js';
 import { RETRY_AFTER_SECONDS, RunwatchError } from '../errors.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { PG_MIGRATIONS } from './pg-migrations.js';
+import { eventMatcher, searchWords } from './search.js';
 import { storedJson, toExecution, toShare, toState, toStoredEvent, type ExecutionRow, type ShareRow } from './rows.js';
 import type { AppendResult, IngestResult, ListResult, NewExecution, PreparedEvent, Store, StoredRow } from './store.js';
 
 type Sql = postgres.Sql<{ bigint: number }>;
+
+/** Events read per query while a search scans an execution (newest first). */
+const SEARCH_SCAN_PAGE = 2_000;
 
 /** Any constant works; it only has to be the same on every node (and unlike other apps' keys). */
 const MIGRATION_LOCK = 0x52_75_6e_77; // "Runw"
@@ -219,7 +223,8 @@ export async function createPostgresStore({ url, max = PG_POOL_MAX }: PostgresSt
 					where.push(sql`(runwatch_fold(id) LIKE runwatch_fold(${like}) ESCAPE '\\'
 						OR runwatch_fold(agent_name) LIKE runwatch_fold(${like}) ESCAPE '\\'
 						OR runwatch_fold(department_name) LIKE runwatch_fold(${like}) ESCAPE '\\'
-						OR runwatch_fold(metadata) LIKE runwatch_fold(${like}) ESCAPE '\\')`);
+						OR runwatch_fold(metadata) LIKE runwatch_fold(${like}) ESCAPE '\\'
+						OR runwatch_fold(error) LIKE runwatch_fold(${like}) ESCAPE '\\')`);
 				}
 				if (query.cursor) {
 					const cursor = decodeCursor(query.cursor);
@@ -256,6 +261,57 @@ export async function createPostgresStore({ url, max = PG_POOL_MAX }: PostgresSt
 		readTail: (executionId, limit) =>
 			guard(async () =>
 				parseRows(plain(await sql<{ json: string }[]>`SELECT json FROM events WHERE execution_id = ${executionId} ORDER BY seq DESC LIMIT ${limit}`).reverse())
+			),
+
+		// No text index here: the execution's events are scanned newest first, a page at a time,
+		// with the same rule the SQLite store's FTS5 index applies (search.ts), until enough match.
+		searchEvents: (executionId, query, { limit, before }) =>
+			guard(async () => {
+				const matches = eventMatcher(searchWords(query));
+				const found: StoredEvent[] = [];
+				let below = before ?? Number.MAX_SAFE_INTEGER;
+				while (found.length < limit) {
+					const page = plain(
+						await sql<{ seq: number; json: string }[]>`SELECT seq, json FROM events WHERE execution_id = ${executionId} AND seq < ${below} ORDER BY seq DESC LIMIT ${SEARCH_SCAN_PAGE}`
+					);
+					for (const row of page) {
+						const event = JSON.parse(row.json) as StoredEvent;
+						if (matches(event) && found.push(event) === limit) break;
+					}
+					if (page.length < SEARCH_SCAN_PAGE) break;
+					below = page.at(-1)!.seq;
+				}
+				return found.reverse();
+			}),
+
+		listAgentNames: (limit) =>
+			guard(async () =>
+				(await sql<{ agent_name: string }[]>`SELECT DISTINCT agent_name FROM executions ORDER BY agent_name LIMIT ${limit}`).map((r) => r.agent_name)
+			),
+
+		usageSince: (since) =>
+			guard(async () =>
+				(
+					await sql<{ agent: string; runs: number; failed: number; input_tokens: number; output_tokens: number; cost_usd: number }[]>`
+						SELECT agent_name AS agent, COUNT(*)::int AS runs, COUNT(*) FILTER (WHERE status = 'failed')::int AS failed,
+						       SUM(input_tokens)::float8 AS input_tokens, SUM(output_tokens)::float8 AS output_tokens,
+						       ROUND(SUM(cost_usd)::numeric, 6)::float8 AS cost_usd
+						FROM executions WHERE created_at >= ${since} GROUP BY agent_name ORDER BY agent_name`
+				).map((row) => ({
+					agent: row.agent,
+					runs: Number(row.runs),
+					failed: Number(row.failed),
+					inputTokens: Number(row.input_tokens),
+					outputTokens: Number(row.output_tokens),
+					costUsd: Number(row.cost_usd)
+				}))
+			),
+
+		listOpenSince: (since, limit) =>
+			guard(async () =>
+				plain(
+					await sql<ExecutionRow[]>`SELECT * FROM executions WHERE created_at >= ${since} AND ended_at IS NULL ORDER BY created_at DESC, id DESC LIMIT ${limit}`
+				).map(toExecution)
 			),
 
 		createShare: (share) =>

@@ -523,4 +523,120 @@ export function storeContract(harness: StoreHarness): void {
 			await expect(store.ping()).resolves.toBeUndefined();
 		});
 	});
+
+	describe('searchEvents', () => {
+		const at = '2025-01-01T00:00:01.000Z';
+		beforeEach(async () => {
+			await store.createExecution(execution('s1'));
+			await store.createExecution(execution('s2'));
+			await store.appendEvents('s1', [
+				{ id: 'e1', type: 'agent-start', ts: at, data: { input: { question: 'Why is the Invoice late?' } } },
+				{ id: 'e2', type: 'step-start', ts: at, stepId: 'st1', data: { name: 'fetch_invoice', kind: 'tool', input: { args: ['INV-2044'] } } },
+				{ id: 'e3', type: 'step-end', ts: at, stepId: 'st1', data: { error: { message: 'Timeout after 30 s' } } },
+				{ id: 'e4', type: 'log', ts: at, data: { level: 'info', message: 'retrying with 100% budget' } },
+				{ id: 'e5', type: 'output', ts: at, data: { text: 'Invoice INV-2044 was late because…', count: 4711 } }
+			]);
+			await store.appendEvents('s2', [{ id: 'e1', type: 'output', ts: at, data: { text: 'invoice elsewhere' } }]);
+		});
+		const seqs = async (query: string, options: { limit?: number; before?: number } = {}) =>
+			(await store.searchEvents('s1', query, { limit: options.limit ?? 100, before: options.before })).map((e) => e.seq);
+
+		test('every word of the query, as the start of a word of any value, any case, in one execution, ascending', async () => {
+			expect(await seqs('invoice')).toEqual([1, 2, 5]);
+			expect(await seqs('INV-2044')).toEqual([2, 5]);
+			expect(await seqs('inv 204')).toEqual([2, 5]);
+			expect(await seqs('timeout after')).toEqual([3]);
+			expect(await seqs('after timeout')).toEqual([3]); // every word, in any order
+			expect(await seqs('4711')).toEqual([5]);
+			expect(await seqs('step-end')).toEqual([3]); // the type is text too
+			expect(await seqs('nowhere')).toEqual([]);
+			expect(await seqs('voice')).toEqual([]); // words start where words start
+			expect((await store.searchEvents('s1', 'invoice', { limit: 10 }))[0]).toEqual((await store.readEvents('s1', 0, 1))[0]);
+		});
+
+		test('keys are not text; quotes and operators are only separators', async () => {
+			expect(await seqs('question')).toEqual([]);
+			expect(await seqs('"late')).toEqual([1, 5]);
+			expect(await seqs('late OR nothing')).toEqual([]);
+			expect(await seqs('late NEAR(invoice)')).toEqual([]);
+			expect(await seqs('100% b*')).toEqual([4]);
+			expect(await seqs('%* "')).toEqual([]); // no word: nothing
+		});
+
+		test('events stored after a search are found by the next one', async () => {
+			expect(await seqs('later')).toEqual([]);
+			await store.appendEvents('s1', [{ id: 'e6', type: 'output', ts: at, data: { text: 'later on' } }]);
+			expect(await seqs('later')).toEqual([6]);
+		});
+
+		test('the newest `limit` matches, and `before` pages back', async () => {
+			expect(await seqs('invoice', { limit: 2 })).toEqual([2, 5]);
+			expect(await seqs('invoice', { limit: 2, before: 2 })).toEqual([1]);
+			expect(await seqs('i', { limit: 1, before: 5 })).toEqual([4]);
+		});
+
+		test('deleted events leave the index, and an id created again starts afresh', async () => {
+			expect(await seqs('invoice')).toEqual([1, 2, 5]);
+			await store.deleteEventsChunk('s1', 1);
+			expect(await seqs('invoice')).toEqual([1, 2]);
+			expect(await store.searchEvents('s2', 'invoice', { limit: 10 })).toHaveLength(1);
+			await store.deleteExecution('s2');
+			expect(await store.searchEvents('s2', 'invoice', { limit: 10 })).toEqual([]);
+			await store.createExecution(execution('s2'));
+			await store.appendEvents('s2', [{ id: 'n1', type: 'output', ts: at, data: { text: 'fresh invoice' } }]);
+			expect((await store.searchEvents('s2', 'invoice', { limit: 10 })).map((e) => e.id)).toEqual(['n1']);
+		});
+
+		test('a large execution: its oldest and newest matches are found (SQLite indexes it in chunks on a first search)', async () => {
+			await store.createExecution(execution('big'));
+			for (let batch = 0; batch < 3; batch++) {
+				await store.appendEvents(
+					'big',
+					Array.from({ length: 1000 }, (_, i) => ({ id: `b${batch}-${i}`, type: 'output', ts: at, data: { text: `line ${batch * 1000 + i + 1}` } }))
+				);
+			}
+			expect((await store.searchEvents('big', 'line', { limit: 1 })).map((e) => e.seq)).toEqual([3000]);
+			expect((await store.searchEvents('big', 'line 1', { limit: 1, before: 2 })).map((e) => e.seq)).toEqual([1]);
+			expect((await store.searchEvents('big', '2999', { limit: 5 })).map((e) => e.seq)).toEqual([2999]);
+			expect(await store.searchEvents('big', 'line', { limit: 5000 })).toHaveLength(3000);
+		});
+	});
+
+	describe('agent names, totals and open executions', () => {
+		beforeEach(async () => {
+			await store.createExecution(execution('old', { agent: { name: 'archivist' }, createdAt: '2025-01-01T10:00:00.000Z' }));
+			await store.createExecution(execution('t1', { agent: { name: 'researcher' }, createdAt: '2025-01-02T01:00:00.000Z' }));
+			await store.createExecution(execution('t2', { agent: { name: 'researcher' }, createdAt: '2025-01-02T02:00:00.000Z' }));
+			await store.createExecution(execution('t3', { agent: { name: 'biller' }, createdAt: '2025-01-02T03:00:00.000Z' }));
+			const ts = '2025-01-02T04:00:00.000Z';
+			await store.appendEvents('t1', [
+				{ id: 'a', type: 'usage', ts, data: { inputTokens: 100, outputTokens: 20, costUsd: 0.5 } },
+				{ id: 'b', type: 'error', ts, data: { message: 'Rate limited by upstream' } }
+			]);
+			await store.appendEvents('t2', [{ id: 'a', type: 'usage', ts, data: { inputTokens: 5, outputTokens: 1, costUsd: 0.25 } }]);
+			await store.appendEvents('old', [{ id: 'a', type: 'usage', ts, data: { inputTokens: 9, costUsd: 9 } }]);
+		});
+
+		test('listAgentNames: every name once, sorted, at most `limit`', async () => {
+			expect(await store.listAgentNames(10)).toEqual(['archivist', 'biller', 'researcher']);
+			expect(await store.listAgentNames(2)).toEqual(['archivist', 'biller']);
+		});
+
+		test('usageSince: per agent, executions created since the moment', async () => {
+			expect(await store.usageSince('2025-01-02T00:00:00.000Z')).toEqual([
+				{ agent: 'biller', runs: 1, failed: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 },
+				{ agent: 'researcher', runs: 2, failed: 1, inputTokens: 105, outputTokens: 21, costUsd: 0.75 }
+			]);
+			expect(await store.usageSince('2025-01-03T00:00:00.000Z')).toEqual([]);
+		});
+
+		test('listOpenSince: not ended, created since the moment, newest first', async () => {
+			expect((await store.listOpenSince('2025-01-02T00:00:00.000Z', 10)).map((e) => e.id)).toEqual(['t3', 't2']);
+		});
+
+		test('the list search covers error messages', async () => {
+			const { executions } = await store.listExecutions(listQuerySchema.parse({ q: 'rate LIMITED' }));
+			expect(executions.map((e) => e.id)).toEqual(['t1']);
+		});
+	});
 }
