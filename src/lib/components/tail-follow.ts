@@ -16,7 +16,7 @@ const INTENT_MS = 1000;
 export class TailFollow {
 	#el: HTMLElement | undefined;
 	#following = true;
-	#intentAt = 0;
+	#intentAt = Number.NEGATIVE_INFINITY; // no wheel, key or touch yet (a page less than a second old included)
 	readonly #onChange: (following: boolean) => void;
 
 	/** `following`: start pinned to the newest content (a running execution), or not (one that has ended reads from its start). */
