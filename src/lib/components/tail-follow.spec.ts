@@ -3,7 +3,7 @@ import { TailFollow } from './tail-follow';
 
 /** A scrolling panel that counts layout reads (each one forces a layout in a browser). */
 class FakePanel {
-	readonly listeners = new Map<string, () => void>();
+	readonly listeners = new Map<string, (event: object) => void>();
 	layoutReads = 0;
 	#scrollTop = 0;
 	height = 5_000;
@@ -19,14 +19,14 @@ class FakePanel {
 	set scrollTop(value: number) {
 		this.#scrollTop = Math.min(value, this.height - this.clientHeight);
 	}
-	addEventListener(type: string, listener: () => void): void {
+	addEventListener(type: string, listener: (event: object) => void): void {
 		this.listeners.set(type, listener);
 	}
 	removeEventListener(type: string): void {
 		this.listeners.delete(type);
 	}
-	fire(type: string): void {
-		this.listeners.get(type)?.();
+	fire(type: string, event: object = {}): void {
+		(this.listeners.get(type) as ((event: object) => void) | undefined)?.(event);
 	}
 }
 
@@ -76,5 +76,28 @@ describe('TailFollow', () => {
 		panel.fire('scroll');
 		expect(follow.following).toBe(true);
 		vi.restoreAllMocks();
+	});
+
+	it('a wheel upwards stops following at once, even when rows arrive before its scroll event', () => {
+		const { panel, follow, changes } = attach();
+		follow.stick();
+		panel.fire('wheel', { deltaY: -300 });
+		panel.height += 2_000; // rows arrived between the wheel and its scroll
+		follow.stick(); // must not pull the panel back down
+		const kept = panel.scrollTop;
+		panel.scrollTop = kept - 300;
+		panel.fire('scroll');
+		expect(follow.following).toBe(false);
+		expect(changes).toEqual([false]);
+		expect(panel.scrollTop).toBe(kept - 300);
+	});
+
+	it('a wheel downwards, or upwards in a panel that cannot scroll, keeps following', () => {
+		const { panel, follow } = attach();
+		panel.fire('wheel', { deltaY: 300 });
+		expect(follow.following).toBe(true);
+		panel.height = 400; // shorter than the panel
+		panel.fire('wheel', { deltaY: -300 });
+		expect(follow.following).toBe(true);
 	});
 });

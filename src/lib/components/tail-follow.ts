@@ -33,8 +33,19 @@ export class TailFollow {
 	attach(el: HTMLElement): () => void {
 		this.#el = el;
 		const intent = () => (this.#intentAt = performance.now());
+		// Upwards, in a panel that can scroll: the person is leaving the tail. Stop following at
+		// once, not at the scroll event: a stick() for rows arriving in between would pull the
+		// panel back down before that event and keep it following.
+		const leave = () => {
+			if (el.scrollHeight > el.clientHeight) this.#set(false);
+		};
+		const wheel = (event: WheelEvent) => {
+			intent();
+			if (event.deltaY < 0) leave();
+		};
 		const keys = (event: KeyboardEvent) => {
 			if (['ArrowUp', 'ArrowDown', 'PageUp', 'PageDown', 'Home', 'End', ' '].includes(event.key)) intent();
+			if (['ArrowUp', 'PageUp', 'Home'].includes(event.key)) leave();
 		};
 		const onScroll = () => {
 			// Following, and not the person's doing (our own stick, the list measuring its rows):
@@ -47,13 +58,13 @@ export class TailFollow {
 			else if (theirs) this.#set(false);
 		};
 		const passive = { passive: true } as const;
-		el.addEventListener('wheel', intent, passive);
+		el.addEventListener('wheel', wheel, passive);
 		el.addEventListener('touchmove', intent, passive);
 		el.addEventListener('pointerdown', intent, passive);
 		el.addEventListener('keydown', keys);
 		el.addEventListener('scroll', onScroll, passive);
 		return () => {
-			el.removeEventListener('wheel', intent);
+			el.removeEventListener('wheel', wheel);
 			el.removeEventListener('touchmove', intent);
 			el.removeEventListener('pointerdown', intent);
 			el.removeEventListener('keydown', keys);
