@@ -126,7 +126,8 @@ test('phone: tapping an event opens its detail on screen, with a close button; s
 	expect(visibleWidth).toBeGreaterThan(nameWidth + 8);
 
 	await row(page, 4).scrollIntoViewIfNeeded();
-	await row(page, 4).click();
+	// Tap the row itself (its number), not the step's chevron, which opens the step in place.
+	await row(page, 4).click({ position: { x: 24, y: 10 } });
 	const detail = page.getByTestId('event-detail');
 	await expect(detail).toContainText('Event #4');
 	await expect(detail).toBeInViewport();
