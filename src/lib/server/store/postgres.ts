@@ -12,6 +12,16 @@ import type { AppendResult, IngestResult, ListResult, NewExecution, PreparedEven
 
 type Sql = postgres.Sql<{ bigint: number }>;
 
+/** Most events one append transaction takes when it gathers several waiting appends (runGroup). */
+const APPEND_GROUP_MAX_EVENTS = 5_000;
+
+/** An append waiting for its execution's transaction in flight to finish. */
+interface PendingAppend {
+	events: PreparedEvent[];
+	resolve(result: AppendResult): void;
+	reject(error: unknown): void;
+}
+
 /** Events read per query while a search scans an execution (newest first). */
 const SEARCH_SCAN_PAGE = 2_000;
 
@@ -180,6 +190,48 @@ export async function createPostgresStore({ url, max = PG_POOL_MAX }: PostgresSt
 			return { stored, rows, results, execution: toExecution(after) };
 		});
 
+	/**
+	 * Appends to one execution take turns on its row lock, held for three round trips. So this
+	 * node sends at most one append transaction per execution at a time: appends that arrive
+	 * meanwhile wait and go together in the next one (in arrival order, each answered with its
+	 * own results). Many agents' small POSTs to one execution then cost one transaction per turn,
+	 * not one each (a convoy on the lock was what bounded the cluster's ingest and latency).
+	 */
+	const waiting = new Map<string, PendingAppend[]>();
+	const appendTogether = (executionId: string, events: PreparedEvent[]): Promise<AppendResult> =>
+		new Promise((resolve, reject) => {
+			const pending: PendingAppend = { events, resolve, reject };
+			const queue = waiting.get(executionId);
+			if (queue) return void queue.push(pending); // one is in flight: join the next
+			waiting.set(executionId, []);
+			void runGroup(executionId, [pending]);
+		});
+	const runGroup = async (executionId: string, group: PendingAppend[]): Promise<void> => {
+		try {
+			const merged = await guard(() => append(executionId, group.flatMap((p) => p.events)));
+			let at = 0;
+			for (const pending of group) {
+				const results = merged.results.slice(at, (at += pending.events.length));
+				const mine = new Set(results.filter((r) => !r.duplicate).map((r) => r.seq));
+				// An event id an earlier caller of the group sent too is a duplicate for this one.
+				pending.resolve({
+					stored: merged.stored.filter((e) => mine.has(e.seq)),
+					rows: merged.rows.filter((r) => mine.has(r.seq)),
+					results,
+					execution: merged.execution
+				});
+			}
+		} catch (error) {
+			for (const pending of group) pending.reject(error);
+		}
+		const next = waiting.get(executionId)!;
+		if (next.length === 0) return void waiting.delete(executionId);
+		let events = 0;
+		let take = 0;
+		while (take < next.length && (take === 0 || events + next[take]!.events.length <= APPEND_GROUP_MAX_EVENTS)) events += next[take++]!.events.length;
+		void runGroup(executionId, next.splice(0, take));
+	};
+
 	return {
 		kind: 'postgres',
 
@@ -239,7 +291,7 @@ export async function createPostgresStore({ url, max = PG_POOL_MAX }: PostgresSt
 				return { executions: page, nextCursor };
 			}),
 
-		appendEvents: (executionId, events) => guard(() => append(executionId, events)),
+		appendEvents: (executionId, events) => appendTogether(executionId, events),
 
 		readEvents: (executionId, since, limit) =>
 			guard(async () =>

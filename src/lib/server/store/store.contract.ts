@@ -175,6 +175,24 @@ export function storeContract(harness: StoreHarness): void {
 		});
 	});
 
+	describe('appends to one execution at once, from one store', () => {
+		test('each caller gets its own results and only the events it stored; seq stays gapless', async () => {
+			await store.createExecution(execution('together'));
+			const calls = Array.from({ length: 20 }, (_, i) => store.appendEvents('together', events([`c${i}-a`, `c${i}-b`, 'shared'])));
+			const answers = await Promise.all(calls);
+			const stored = answers.flatMap((a) => a.stored.map((e) => e.seq)).sort((x, y) => x - y);
+			expect(stored).toEqual(range(1, 41)); // 20 × 2 own events + 'shared' once
+			for (const [i, answer] of answers.entries()) {
+				expect(answer.results.map((r) => r.id)).toEqual([`c${i}-a`, `c${i}-b`, 'shared']);
+				expect(answer.stored.map((e) => e.id)).toEqual(answer.results.filter((r) => !r.duplicate).map((r) => r.id));
+				expect(answer.rows.map((r) => r.seq)).toEqual(answer.stored.map((e) => e.seq));
+			}
+			expect(answers.flatMap((a) => a.results).filter((r) => r.id === 'shared' && !r.duplicate)).toHaveLength(1);
+			expect((await store.getExecution('together'))!.lastSeq).toBe(41);
+			expect((await store.readEvents('together', 0, 100)).map((e) => e.seq)).toEqual(range(1, 41));
+		});
+	});
+
 	describe('reads', () => {
 		beforeEach(async () => {
 			await store.createExecution(execution('r1'));
