@@ -140,7 +140,11 @@ export function mutate(valid: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
 		const copy = structuredClone(value) as Record<string, unknown>;
 		const targets: Record<string, unknown>[] = [copy];
 		for (const inner of Object.values(copy)) if (inner !== null && typeof inner === 'object') targets.push(inner as Record<string, unknown>);
-		const target = targets[pick % targets.length]!;
+		// Arrays are left as they are: their `length` cannot be redefined (a new key named
+		// "length" on one would throw), and an object inside one is reached as a target anyway.
+		const objects = targets.filter((t) => !Array.isArray(t));
+		if (objects.length === 0) return replacement;
+		const target = objects[pick % objects.length]!;
 		const keys = Object.keys(target);
 		const key = add || keys.length === 0 ? newKey : keys[pick % keys.length]!;
 		Object.defineProperty(target, key, { value: replacement, enumerable: true, writable: true, configurable: true });
