@@ -5,7 +5,8 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
+import { freePort } from './server.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -29,18 +30,6 @@ export function redisGate(file: string): { run: boolean; require(): void } {
 	};
 }
 
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = createServer();
-		server.unref();
-		server.on('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const address = server.address();
-			if (!address || typeof address === 'string') return reject(new Error('no port'));
-			server.close(() => resolve(address.port));
-		});
-	});
-}
 
 function answers(port: number): Promise<boolean> {
 	return new Promise((resolve) => {

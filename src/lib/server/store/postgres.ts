@@ -7,7 +7,7 @@ import { RETRY_AFTER_SECONDS, RunwatchError } from '../errors.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { PG_MIGRATIONS } from './pg-migrations.js';
 import { eventMatcher, searchWords } from './search.js';
-import { storedJson, toExecution, toShare, toState, toStoredEvent, type ExecutionRow, type ShareRow } from './rows.js';
+import { rowWithState, storedJson, toExecution, toShare, toState, toStoredEvent, type ExecutionRow, type ShareRow } from './rows.js';
 import type { AppendResult, IngestResult, ListResult, NewExecution, PreparedEvent, Store, StoredRow } from './store.js';
 
 type Sql = postgres.Sql<{ bigint: number }>;
@@ -157,20 +157,7 @@ export async function createPostgresStore({ url, max = PG_POOL_MAX }: PostgresSt
 				results.push({ id: event.id, seq, duplicate: false });
 			}
 			if (stored.length === 0) return { stored, rows, results, execution: toExecution(row) };
-			const after: ExecutionRow = {
-				...row,
-				status: state.status,
-				started_at: state.startedAt ?? null,
-				ended_at: state.endedAt ?? null,
-				last_seq: state.lastSeq,
-				input_tokens: state.usage.inputTokens,
-				output_tokens: state.usage.outputTokens,
-				cost_usd: state.usage.costUsd,
-				error: state.error ?? null,
-				cancel_requested_at: state.cancelRequestedAt ?? null,
-				cancel_reason: state.cancelReason ?? null,
-				updated_at: new Date().toISOString()
-			};
+			const after = rowWithState(row, state);
 			const endedMs = after.ended_at ? Date.parse(after.ended_at) : NaN;
 			// One insert for the whole batch (arrays unnested), pipelined with the summary update.
 			await Promise.all([

@@ -44,6 +44,24 @@ export function toExecution(row: ExecutionRow): Execution {
 	return execution;
 }
 
+/** The row with the summary in `state`, as the append is about to write it (stored, and returned without reading it back). */
+export function rowWithState(row: ExecutionRow, state: ExecutionState): ExecutionRow {
+	return {
+		...row,
+		status: state.status,
+		started_at: state.startedAt ?? null,
+		ended_at: state.endedAt ?? null,
+		last_seq: state.lastSeq,
+		input_tokens: state.usage.inputTokens,
+		output_tokens: state.usage.outputTokens,
+		cost_usd: state.usage.costUsd,
+		error: state.error ?? null,
+		cancel_requested_at: state.cancelRequestedAt ?? null,
+		cancel_reason: state.cancelReason ?? null,
+		updated_at: new Date().toISOString()
+	};
+}
+
 export function toState(row: ExecutionRow): ExecutionState {
 	const state: ExecutionState = {
 		status: row.status,

@@ -7,7 +7,7 @@ import { applyEvent } from '../../protocol/reducer.js';
 import { RunwatchError } from '../errors.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { storedJson, toExecution, toShare, toState, toStoredEvent, type ExecutionRow, type ShareRow } from './rows.js';
+import { rowWithState, storedJson, toExecution, toShare, toState, toStoredEvent, type ExecutionRow, type ShareRow } from './rows.js';
 import type { AppendResult, CreateAndAppendResult, IngestResult, ListResult, NewExecution, PreparedEvent, Store, StoredRow } from './store.js';
 import { fts5Query, searchWords } from './search.js';
 
@@ -190,21 +190,7 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 			results.push({ id: event.id, seq, duplicate: false });
 		}
 		if (stored.length === 0) return { stored, rows, results, execution: toExecution(row) };
-		// The row as it is about to be written: stored, and returned without reading it back.
-		const after: ExecutionRow = {
-			...row,
-			status: state.status,
-			started_at: state.startedAt ?? null,
-			ended_at: state.endedAt ?? null,
-			last_seq: state.lastSeq,
-			input_tokens: state.usage.inputTokens,
-			output_tokens: state.usage.outputTokens,
-			cost_usd: state.usage.costUsd,
-			error: state.error ?? null,
-			cancel_requested_at: state.cancelRequestedAt ?? null,
-			cancel_reason: state.cancelReason ?? null,
-			updated_at: new Date().toISOString()
-		};
+		const after = rowWithState(row, state);
 		q.updateState.run(after);
 		return { stored, rows, results, execution: toExecution(after) };
 	};
