@@ -100,4 +100,20 @@ describe('TailFollow', () => {
 		panel.fire('wheel', { deltaY: -300 });
 		expect(follow.following).toBe(true);
 	});
+
+	it('a smooth wheel scroll upwards stays paused through its first frames near the bottom', () => {
+		const { panel, follow, changes } = attach();
+		follow.stick();
+		const bottom = panel.scrollTop;
+		panel.fire('wheel', { deltaY: -1_500 });
+		// Chromium animates the wheel: the first frames are still within 32 px of the bottom.
+		for (const step of [10, 25, 60, 200, 700, 1_500]) {
+			panel.scrollTop = bottom - step;
+			panel.fire('scroll');
+			panel.height += 200; // rows keep arriving
+			follow.stick();
+		}
+		expect(changes).toEqual([false]);
+		expect(panel.scrollTop).toBe(bottom - 1_500);
+	});
 });

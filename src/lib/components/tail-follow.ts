@@ -17,6 +17,7 @@ export class TailFollow {
 	#el: HTMLElement | undefined;
 	#following = true;
 	#intentAt = Number.NEGATIVE_INFINITY; // no wheel, key or touch yet (a page less than a second old included)
+	#lastTop = 0; // where the last scroll the handler read left the panel
 	readonly #onChange: (following: boolean) => void;
 
 	/** `following`: start pinned to the newest content (a running execution), or not (one that has ended reads from its start). */
@@ -53,9 +54,15 @@ export class TailFollow {
 			// every frame of a fast stream, right after the list had changed its rows.
 			const theirs = performance.now() - this.#intentAt < INTENT_MS;
 			if (this.#following && !theirs) return;
-			const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight <= AT_BOTTOM_PX;
-			if (atBottom) this.#set(true);
-			else if (theirs) this.#set(false);
+			const top = el.scrollTop;
+			// Only a scroll that goes down (or stays) resumes following at the bottom: a smooth
+			// wheel scroll upwards starts with a frame or two still within AT_BOTTOM_PX, and
+			// resuming there would pull the panel back down under the person's hand.
+			const upwards = top < this.#lastTop;
+			this.#lastTop = top;
+			const atBottom = el.scrollHeight - top - el.clientHeight <= AT_BOTTOM_PX;
+			if (atBottom && !upwards) this.#set(true);
+			else if (theirs && !atBottom) this.#set(false);
 		};
 		const passive = { passive: true } as const;
 		el.addEventListener('wheel', wheel, passive);
@@ -75,7 +82,7 @@ export class TailFollow {
 
 	/** After new content: back to the bottom, if following. */
 	stick(): void {
-		if (this.#following && this.#el) this.#el.scrollTop = this.#el.scrollHeight;
+		if (this.#following && this.#el) this.#el.scrollTop = this.#lastTop = this.#el.scrollHeight;
 	}
 
 	/** "Jump to latest". */
