@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -114,6 +114,34 @@ describe('migrations and durability', () => {
 		db.close();
 		expect(() => createSqliteStore({ file })).toThrow(/newer Runwatch/);
 		store = createSqliteStore({ file: ':memory:' });
+	});
+});
+
+describe('WAL checkpoints (in a worker thread)', () => {
+	const waitFor = async (what: string, ok: () => boolean) => {
+		for (const started = Date.now(); !ok(); await new Promise((r) => setTimeout(r, 20))) {
+			if (Date.now() - started > 20_000) throw new Error(`timed out waiting for ${what}`);
+		}
+	};
+
+	test('what commits write to the WAL reaches the database file without a checkpoint on the main thread', async () => {
+		await store.close();
+		store = createSqliteStore({ file, checkpoints: { intervalMs: 20 } });
+		const before = statSync(file).size;
+		// About 2 MB: under the 1,000 pages (4 MB) at which SQLite's own checkpoint would run in
+		// the commit, so only the worker can have copied it.
+		await withEvents('c1', 2_000, 'y'.repeat(1000));
+		await waitFor('the database file to grow', () => statSync(file).size > before + 1_500_000);
+		expect((await store.readEvents('c1', 1_990, 100)).map((e) => e.seq)).toEqual(range(1_991, 2_000));
+	}, 60_000);
+
+	test('close() stops the worker before the main connection: the WAL file is gone and the data reopens whole', async () => {
+		await withEvents('c2', 500, 'w'.repeat(200));
+		await store.close();
+		// The last connection to close removes the WAL: the worker's was closed first.
+		expect(existsSync(`${file}-wal`)).toBe(false);
+		store = createSqliteStore({ file });
+		expect((await store.readEvents('c2', 0, 1000)).length).toBe(500);
 	});
 });
 

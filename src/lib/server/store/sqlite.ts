@@ -10,6 +10,7 @@ import { decodeCursor, encodeCursor } from './cursor.js';
 import { rowWithState, storedJson, toExecution, toShare, toState, toStoredEvent, type ExecutionRow, type ShareRow } from './rows.js';
 import type { AppendResult, CreateAndAppendResult, IngestResult, ListResult, NewExecution, PreparedEvent, Store, StoredRow } from './store.js';
 import { fts5Query, searchWords } from './search.js';
+import { startCheckpoints, type CheckpointOptions } from './sqlite-checkpoints.js';
 
 /** An append waiting for the next group commit. */
 interface PendingAppend {
@@ -30,6 +31,8 @@ const SEARCH_INDEX_CHUNK = 500;
 export interface SqliteStoreOptions {
 	/** Path of the database file, or ':memory:'. */
 	file: string;
+	/** WAL checkpoints in a worker thread (sqlite-checkpoints.ts); tests make them more frequent. */
+	checkpoints?: CheckpointOptions;
 }
 
 /**
@@ -37,9 +40,10 @@ export interface SqliteStoreOptions {
  * end before anything else in the process runs: seq assignment cannot interleave. Appends are
  * committed in groups, one transaction per turn of the event loop (`appendEvents`). WAL with
  * synchronous=NORMAL: a committed transaction survives a crash of the process (SIGKILL
- * included); only an operating-system crash or power cut can lose the last few.
+ * included); only an operating-system crash or power cut can lose the last few. WAL checkpoints
+ * run in a worker thread (sqlite-checkpoints.ts), not inside commits.
  */
-export function createSqliteStore({ file }: SqliteStoreOptions): Store {
+export function createSqliteStore({ file, checkpoints: checkpointOptions }: SqliteStoreOptions): Store {
 	if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
 	const db = new Database(file);
 	useIncrementalVacuum(db);
@@ -48,6 +52,7 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 	db.pragma('foreign_keys = ON');
 	db.pragma('busy_timeout = 5000');
 	migrate(db);
+	const checkpoints = file === ':memory:' ? undefined : startCheckpoints(db, file, checkpointOptions);
 
 	const q = {
 		insertExecution: db.prepare(
@@ -435,6 +440,7 @@ export function createSqliteStore({ file }: SqliteStoreOptions): Store {
 		async close() {
 			// Appends still waiting for their group commit are committed (or refused) first.
 			if (db.open) flushAppends();
+			await checkpoints?.stop();
 			if (db.open) db.close();
 		}
 	};
