@@ -1,7 +1,9 @@
-import { describe, expect, test } from 'vitest';
+import { get } from 'svelte/store';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import type { UsageReport } from '../../protocol/api.js';
 import type { Execution } from '../../protocol/executions.js';
-import { applyUsageUpdates, liveUsage, usageTotals } from './usage-store.js';
+import type { Connection } from '../connection.js';
+import { applyUsageUpdates, liveUsage, localDayStart, msToNextDay, usageStore, usageTotals } from './usage-store.js';
 
 function run(id: string, agent: string, createdAt: string, over: Partial<Execution> = {}): Execution {
 	return {
@@ -60,5 +62,59 @@ describe('live usage totals', () => {
 		const yesterday = run('old', 'researcher', '2026-12-01T23:59:59.000Z');
 		const state = applyUsageUpdates(liveUsage(usage), [ended, yesterday]);
 		expect(usageTotals(state)).toEqual(usageTotals(liveUsage(usage)));
+	});
+});
+
+describe("the viewer's day", () => {
+	const zone = process.env.TZ;
+	afterEach(() => {
+		vi.useRealTimers();
+		if (zone === undefined) delete process.env.TZ;
+		else process.env.TZ = zone;
+	});
+
+	test('local midnight and the time to the next one, in the viewer’s zone', () => {
+		process.env.TZ = 'America/New_York';
+		const evening = new Date('2026-12-02T23:30:00-05:00');
+		expect(localDayStart(evening)).toBe('2026-12-02T05:00:00.000Z');
+		expect(msToNextDay(evening)).toBe(30 * 60 * 1000);
+	});
+
+	test('the page reads the viewer’s day, not the server’s UTC one, and starts over at its midnight', async () => {
+		process.env.TZ = 'America/New_York';
+		vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+		vi.setSystemTime(new Date('2026-12-02T23:59:00-05:00'));
+		const asked: string[] = [];
+		const reports: Record<string, UsageReport> = {
+			'2026-12-02T05:00:00.000Z': { ...usage, since: '2026-12-02T05:00:00.000Z', at: new Date().toISOString() },
+			'2026-12-03T05:00:00.000Z': { since: '2026-12-03T05:00:00.000Z', at: '2026-12-03T05:00:30.000Z', agents: [], open: [] }
+		};
+		const fakeFetch = (async (input: string) => {
+			const since = new URL(input, 'http://x').searchParams.get('since')!;
+			asked.push(since);
+			return new Response(JSON.stringify(reports[since]), { headers: { 'content-type': 'application/json' } });
+		}) as unknown as typeof fetch;
+		let onSubscribed: (() => void) | undefined;
+		const connection = {
+			subscribeExecutions: (listener: { onSubscribed?: () => void }) => {
+				onSubscribed = listener.onSubscribed;
+				return () => {};
+			}
+		} as unknown as Connection;
+		// The server rendered the UTC day.
+		const store = usageStore({ ...usage, since: '2026-12-03T00:00:00.000Z' }, { connection, fetch: fakeFetch, schedule: (cb) => (cb(), () => {}) });
+		const seen: { since: string; runs: number }[] = [];
+		const stop = store.subscribe((totals) => seen.push({ since: totals.since, runs: totals.all.runs }));
+		onSubscribed!();
+		await vi.waitFor(() => expect(get(store).since).toBe('2026-12-02T05:00:00.000Z'));
+		expect(asked).toEqual(['2026-12-02T05:00:00.000Z']);
+		expect(get(store).all.runs).toBe(3);
+		// Past the viewer's midnight: the new day, from zero.
+		await vi.advanceTimersByTimeAsync(2 * 60 * 1000);
+		await vi.waitFor(() => expect(get(store).since).toBe('2026-12-03T05:00:00.000Z'));
+		expect(asked).toEqual(['2026-12-02T05:00:00.000Z', '2026-12-03T05:00:00.000Z']);
+		expect(get(store).all.runs).toBe(0);
+		stop();
+		expect(seen[0]!.since).toBe('2026-12-03T00:00:00.000Z');
 	});
 });

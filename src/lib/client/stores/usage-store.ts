@@ -47,6 +47,8 @@ export function applyUsageUpdates(state: LiveUsage, updates: readonly Execution[
 }
 
 export interface UsageTotals {
+	/** The start of the day counted (the viewer's midnight once the page runs; the server renders the UTC day). */
+	since: string;
 	/** Per agent, most runs first (ties by name). */
 	agents: AgentTotals[];
 	/** Every agent together. */
@@ -92,18 +94,32 @@ export function usageTotals(state: LiveUsage): UsageTotals {
 		all.outputTokens += row.outputTokens;
 		all.costUsd = Math.round((all.costUsd + row.costUsd) * 1e6) / 1e6;
 	}
-	return { agents, all };
+	return { since: state.usage.since, agents, all };
+}
+
+/** The viewer's midnight today, as an instant. */
+export function localDayStart(now: Date): string {
+	return new Date(now.getFullYear(), now.getMonth(), now.getDate()).toISOString();
+}
+
+/** Milliseconds from `now` to the viewer's next midnight. */
+export function msToNextDay(now: Date): number {
+	return new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1).getTime() - now.getTime();
 }
 
 export interface UsageStoreOptions {
 	connection?: Connection;
 	schedule?: FrameScheduler;
 	fetch?: typeof fetch;
+	/** The clock (tests move it across midnight). */
+	now?: () => Date;
 }
 
 /**
  * Live totals from the server-rendered aggregate. Applied once per frame, like the list; on every
  * (re)subscribe of the feed the aggregate is read again, since changes before it were not in the feed.
+ * The server knows no time zone and renders the UTC day; the first read from the page asks for
+ * the viewer's own day, and at the viewer's midnight the totals start over with the new day.
  */
 export function usageStore(initial: UsageReport, options: UsageStoreOptions = {}): Readable<UsageTotals> {
 	let state = liveUsage(initial);
@@ -117,9 +133,11 @@ export function usageStore(initial: UsageReport, options: UsageStoreOptions = {}
 			state = next;
 			set(usageTotals(state));
 		}, options.schedule ?? nextFrame);
+		const now = options.now ?? (() => new Date());
 		async function refresh(): Promise<void> {
 			try {
-				const response = await (options.fetch ?? fetch)(`/api/usage?since=${encodeURIComponent(state.usage.since)}`, {
+				const since = localDayStart(now());
+				const response = await (options.fetch ?? fetch)(`/api/usage?since=${encodeURIComponent(since)}`, {
 					headers: { accept: 'application/json' }
 				});
 				if (!response.ok || stopped) return;
@@ -133,6 +151,22 @@ export function usageStore(initial: UsageReport, options: UsageStoreOptions = {}
 				// Kept as they were; the next reconnect tries again.
 			}
 		}
+		// A new day: read it (a timer for the next midnight, checked again when it fires: timers drift
+		// and sleep with the machine).
+		let day = localDayStart(now());
+		let rollover: ReturnType<typeof setTimeout> | undefined;
+		const scheduleRollover = () => {
+			rollover = setTimeout(() => {
+				if (stopped) return;
+				const today = localDayStart(now());
+				if (today !== day) {
+					day = today;
+					void refresh();
+				}
+				scheduleRollover();
+			}, Math.min(msToNextDay(now()) + 1000, 60 * 60 * 1000));
+		};
+		scheduleRollover();
 		const unsubscribe = connection.subscribeExecutions({
 			onExecution: (execution) => batcher.push([execution]),
 			// As the list does: what changed between the server render (or a disconnect) and now was not in the feed.
@@ -140,6 +174,7 @@ export function usageStore(initial: UsageReport, options: UsageStoreOptions = {}
 		});
 		return () => {
 			stopped = true;
+			clearTimeout(rollover);
 			unsubscribe();
 			batcher.cancel();
 		};
