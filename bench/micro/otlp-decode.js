@@ -4,7 +4,9 @@
 //   map      mapSpans (spans → executions and events)
 //   prepare  Ingest.createAndAppendMany over a store that keeps nothing (each event serialised
 //            and size-checked as for the real store)
-// and prints µs per span of each, per encoding (median of the rounds), with a digest of every
+// and prints µs per span of each, per encoding (wall time: median and min of the rounds; the
+// process's CPU time per span of a whole round beside it, which waits for the core do not
+// inflate on a shared machine), with a digest of every
 // prepared event's JSON: the same digest before and after a change means the same stored bytes.
 //
 //   node bench/micro/otlp-decode.js [--traces 500] [--rounds 8] [--encoding json,protobuf] [--dump FILE]
@@ -97,13 +99,14 @@ const store = {
 const ingest = new server.Ingest({ store, publisher: { publishRows() {}, publishExecution() {}, publishDeleted() {} }, access: { canIngest: () => true }, admit: () => () => {} });
 
 for (const encoding of opts.encoding.split(',')) {
-	const stages = { read: [], map: [], prepare: [] };
+	const stages = { read: [], map: [], prepare: [], cpu: [] };
 	let digest;
 	for (let round = 0; round < Number(opts.rounds) + 2; round++) {
 		captured = [];
 		let read = 0;
 		let map = 0;
 		let prepare = 0;
+		const cpu0 = process.cpuUsage();
 		for (const request of requests) {
 			const body = request[encoding];
 			const t0 = nowUs();
@@ -118,6 +121,7 @@ for (const encoding of opts.encoding.split(',')) {
 			map += t2 - t1;
 			prepare += t3 - t2;
 		}
+		const cpu = process.cpuUsage(cpu0);
 		if (round === 0) {
 			digest = createHash('sha256').update(captured.join('\n')).digest('hex').slice(0, 16);
 			if (opts.dump) writeFileSync(`${opts.dump}.${encoding}`, captured.join('\n') + '\n');
@@ -126,13 +130,12 @@ for (const encoding of opts.encoding.split(',')) {
 		stages.read.push(read / spans.length);
 		stages.map.push(map / spans.length);
 		stages.prepare.push(prepare / spans.length);
+		stages.cpu.push((cpu.user + cpu.system) / spans.length);
 	}
-	const r = median(stages.read);
-	const m = median(stages.map);
-	const p = median(stages.prepare);
+	const f = (list) => `${median(list).toFixed(1)} (${Math.min(...list).toFixed(1)})`;
 	const totals = stages.read.map((x, i) => x + stages.map[i] + stages.prepare[i]);
 	console.log(
-		`${encoding.padEnd(8)} µs/span: read ${r.toFixed(2)}  map ${m.toFixed(2)}  prepare ${p.toFixed(2)}  total ${median(totals).toFixed(2)} ` +
-			`(min ${Math.min(...totals).toFixed(2)})  events ${captured.length - 2 * traces} digest ${digest}`
+		`${encoding.padEnd(8)} µs/span, median (min): read ${f(stages.read)}  map ${f(stages.map)}  prepare ${f(stages.prepare)}  ` +
+			`total ${f(totals)}  CPU ${f(stages.cpu)}; ${captured.length - 2 * traces} events, digest ${digest}`
 	);
 }

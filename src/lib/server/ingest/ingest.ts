@@ -54,14 +54,35 @@ export function unauthorisedIngest(): RunwatchError {
 	);
 }
 
+/**
+ * The JSON text of `data` objects their maker serialised already (the OTLP mapping does, to keep
+ * them under the size limit), so that `prepare` does not serialise them a second time. Keyed by
+ * the object itself, so nothing a client sends can put text here; the object must not change
+ * once remembered.
+ */
+const knownDataJson = new WeakMap<object, string>();
+
+/** Records that `json` is `JSON.stringify(data)` (see knownDataJson). */
+export function rememberDataJson(data: object, json: string): void {
+	knownDataJson.set(data, json);
+}
+
 /** Fills in what the server owns (`id`, `ts` when absent) and serialises the event once. */
 function prepare(event: EventInput, now: string, where: string): PreparedEvent {
 	const prepared: PreparedEvent = { id: event.id ?? randomUUID(), type: event.type, ts: event.ts ?? now };
 	if (event.stepId !== undefined) prepared.stepId = event.stepId;
 	if (event.parentStepId !== undefined) prepared.parentStepId = event.parentStepId;
-	if (event.data !== undefined) prepared.data = event.data;
 	// This text is the size check, the stored row and the live frame.
-	const json = JSON.stringify(prepared);
+	let json: string;
+	const dataJson = typeof event.data === 'object' && event.data !== null ? knownDataJson.get(event.data) : undefined;
+	if (dataJson !== undefined) {
+		// `data` is the last field: its text goes where JSON.stringify would put it.
+		json = `${JSON.stringify(prepared).slice(0, -1)},"data":${dataJson}}`;
+		prepared.data = event.data;
+	} else {
+		if (event.data !== undefined) prepared.data = event.data;
+		json = JSON.stringify(prepared);
+	}
 	const size = json.length <= MAX_EVENT_BYTES / 3 ? json.length : Buffer.byteLength(json);
 	if (size > MAX_EVENT_BYTES) {
 		throw new RunwatchError('payload_too_large', `${where} is ${size} bytes; an event may be at most ${MAX_EVENT_BYTES} bytes`);

@@ -1,6 +1,7 @@
 import type { EventInput } from '../../protocol/events.js';
 import type { CreateExecutionInput } from '../../protocol/executions.js';
 import { MAX_EVENT_BYTES, MAX_METADATA_VALUE_LENGTH, MAX_NAME_LENGTH } from '../../protocol/limits.js';
+import { rememberDataJson } from '../ingest/ingest.js';
 import type { ReceivedSpan } from './decode.js';
 import type { JsonValue } from './schema.js';
 
@@ -242,7 +243,11 @@ function fit(data: Record<string, JsonValue>, droppable: readonly string[]): Rec
 	const budget = MAX_EVENT_BYTES - 512;
 	for (const field of droppable) {
 		const json = JSON.stringify(data);
-		if (json.length * 3 <= budget || Buffer.byteLength(json) <= budget) return data;
+		if (json.length * 3 <= budget || Buffer.byteLength(json) <= budget) {
+			// Ingest stores this very text instead of serialising the data again.
+			rememberDataJson(data, json);
+			return data;
+		}
 		if (data[field] === undefined) continue;
 		delete data[field];
 		data.truncated = [...((data.truncated as string[] | undefined) ?? []), field];
