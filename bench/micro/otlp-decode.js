@@ -114,7 +114,7 @@ for (const encoding of opts.encoding.split(',')) {
 			const t1 = nowUs();
 			const batches = server.mapSpans(received.spans);
 			const t2 = nowUs();
-			const outcomes = await ingest.createAndAppendMany(batches.map((b) => ({ execution: b.execution, events: b.events, label: (i) => `event ${i}` })));
+			const outcomes = await ingest.createAndAppendMany(batches.map((b) => ({ execution: b.execution, events: b.events, dataJson: b.dataJson, label: (i) => `event ${i}` })));
 			const t3 = nowUs();
 			if (received.rejected || outcomes.some((o) => o.error)) throw new Error(`${encoding}: spans refused: ${received.rejections.join('; ')} ${outcomes.map((o) => o.error?.message).join(' ')}`);
 			read += t1 - t0;
