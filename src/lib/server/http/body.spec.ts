@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { RunwatchError } from '../errors.js';
 import { MAX_JSON_DEPTH } from '../../protocol/limits.js';
@@ -239,6 +240,33 @@ describe('readJsonNode (the Node fast path)', () => {
 });
 
 describe('exceedsDepth', () => {
+	/** The character-by-character scan it replaced, as the reference. */
+	function reference(text: string, max: number): boolean {
+		let depth = 0;
+		let inString = false;
+		for (let i = 0; i < text.length; i++) {
+			const c = text.charCodeAt(i);
+			if (inString) {
+				if (c === 0x5c) i++;
+				else if (c === 0x22) inString = false;
+			} else if (c === 0x22) inString = true;
+			else if (c === 0x5b || c === 0x7b) {
+				if (++depth > max) return true;
+			} else if (c === 0x5d || c === 0x7d) depth--;
+		}
+		return false;
+	}
+
+	test('answers as the character-by-character scan on any text of JSON punctuation and escapes', () => {
+		const text = fc.array(fc.constantFrom('"', '\\', '[', ']', '{', '}', 'a', ',', ':'), { maxLength: 60 }).map((parts) => parts.join(''));
+		fc.assert(
+			fc.property(text, fc.integer({ min: 0, max: 6 }), (text, max) => {
+				expect(exceedsDepth(text, max)).toBe(reference(text, max));
+			}),
+			{ numRuns: 2000 }
+		);
+	});
+
 	test('counts only brackets outside strings, escapes included', () => {
 		expect(exceedsDepth('{"a":[1,{"b":2}]}', 3)).toBe(false);
 		expect(exceedsDepth('{"a":[1,{"b":2}]}', 2)).toBe(true);

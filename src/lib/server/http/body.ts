@@ -189,17 +189,26 @@ async function discard(reader: Reader, alreadyRead: number, cutOff: boolean): Pr
 	}
 }
 
-/** True when the JSON text opens more than `max` arrays/objects at once. Linear, no recursion. */
+/**
+ * True when the JSON text opens more than `max` arrays/objects at once. Linear, no recursion.
+ * Strings are skipped with `indexOf` (most of a body's characters are in strings): a quote ends
+ * one unless an odd run of backslashes comes before it.
+ */
 export function exceedsDepth(text: string, max: number): boolean {
 	let depth = 0;
-	let inString = false;
 	for (let i = 0; i < text.length; i++) {
 		const c = text.charCodeAt(i);
-		if (inString) {
-			if (c === 0x5c) i++; // backslash: skip the escaped character
-			else if (c === 0x22) inString = false;
-		} else if (c === 0x22) inString = true;
-		else if (c === 0x5b || c === 0x7b) {
+		if (c === 0x22) {
+			let end = i;
+			for (;;) {
+				end = text.indexOf('"', end + 1);
+				if (end < 0) return false; // unterminated: nothing after it counts
+				let backslashes = 0;
+				while (text.charCodeAt(end - 1 - backslashes) === 0x5c) backslashes++;
+				if (backslashes % 2 === 0) break;
+			}
+			i = end;
+		} else if (c === 0x5b || c === 0x7b) {
 			if (++depth > max) return true;
 		} else if (c === 0x5d || c === 0x7d) depth--;
 	}

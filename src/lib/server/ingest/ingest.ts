@@ -54,17 +54,28 @@ export function unauthorisedIngest(): RunwatchError {
 	);
 }
 
-/** Fills in what the server owns (`id`, `ts` when absent) and serialises the event once. */
-function prepare(event: EventInput, now: string, where: string): PreparedEvent {
+/**
+ * Fills in what the server owns (`id`, `ts` when absent) and serialises the event once.
+ * `dataJson`, when given, is `JSON.stringify(event.data)` already made by the caller (the OTLP
+ * mapping makes it to keep the data under the size limit), so the data is not serialised again.
+ */
+function prepare(event: EventInput, now: string, label: (index: number) => string, index: number, dataJson?: string): PreparedEvent {
 	const prepared: PreparedEvent = { id: event.id ?? randomUUID(), type: event.type, ts: event.ts ?? now };
 	if (event.stepId !== undefined) prepared.stepId = event.stepId;
 	if (event.parentStepId !== undefined) prepared.parentStepId = event.parentStepId;
-	if (event.data !== undefined) prepared.data = event.data;
 	// This text is the size check, the stored row and the live frame.
-	const json = JSON.stringify(prepared);
+	let json: string;
+	if (dataJson !== undefined && event.data !== undefined) {
+		// `data` is the last field: its text goes where JSON.stringify would put it.
+		json = `${JSON.stringify(prepared).slice(0, -1)},"data":${dataJson}}`;
+		prepared.data = event.data;
+	} else {
+		if (event.data !== undefined) prepared.data = event.data;
+		json = JSON.stringify(prepared);
+	}
 	const size = json.length <= MAX_EVENT_BYTES / 3 ? json.length : Buffer.byteLength(json);
 	if (size > MAX_EVENT_BYTES) {
-		throw new RunwatchError('payload_too_large', `${where} is ${size} bytes; an event may be at most ${MAX_EVENT_BYTES} bytes`);
+		throw new RunwatchError('payload_too_large', `${label(index)} is ${size} bytes; an event may be at most ${MAX_EVENT_BYTES} bytes`);
 	}
 	prepared.json = json;
 	return prepared;
@@ -143,7 +154,7 @@ export class Ingest {
 		// its next requests in `authorize`); every way in (route, fast path, cancel, OTLP) pays.
 		this.#deps.rateLimiter?.charge(INGEST_RATE_KEY, inputs.length);
 		const now = new Date().toISOString();
-		const prepared = inputs.map((input, index) => prepare(input, now, label(index)));
+		const prepared = inputs.map((input, index) => prepare(input, now, label, index));
 		const { stored, rows, results, execution } = await this.#deps.store.appendEvents(executionId, prepared);
 		this.#deps.publisher.publishRows(executionId, rows);
 		if (stored.length > 0) this.#deps.publisher.publishExecution(execution);
@@ -157,7 +168,13 @@ export class Ingest {
 	 * an error of the store fails the call. Each item's news is published as the two calls would.
 	 */
 	async createAndAppendMany(
-		items: readonly { execution: CreateExecutionInput & { id: string }; events: EventInput[]; label: (index: number) => string }[]
+		items: readonly {
+			execution: CreateExecutionInput & { id: string };
+			events: EventInput[];
+			/** Each event's `JSON.stringify(data)` when the caller has it (see `prepare`). */
+			dataJson?: readonly (string | undefined)[];
+			label: (index: number) => string;
+		}[]
 	): Promise<{ error?: RunwatchError }[]> {
 		const done = this.#deps.admit();
 		try {
@@ -167,7 +184,7 @@ export class Ingest {
 			let charge = 0;
 			for (const item of items) {
 				try {
-					const events = item.events.map((input, index) => prepare(input, now, item.label(index)));
+					const events = item.events.map((input, index) => prepare(input, now, item.label, index, item.dataJson?.[index]));
 					ready.push({ execution: newExecution(item.execution, now), events });
 					charge += 1 + events.length;
 					outcomes.push({});

@@ -7,6 +7,7 @@ import { MAX_OTLP_STRING_CHARS } from '../../protocol/limits.js';
 import { anyInputArb, jsonArb, mutate, trickyKeyArb } from '../../protocol/testing/arbitraries.js';
 import { RunwatchError } from '../errors.js';
 import { checkTraceRequest, decodeBody, readTraceRequest, type OtlpEncoding, type ReceivedSpan } from './decode.js';
+import { decodeTraceRequest, decodeTraceRequestGeneric, encodeTraceRequest } from './proto.js';
 import type { JsonValue } from './schema.js';
 
 /*
@@ -337,6 +338,88 @@ describe('valid requests decode to the spans they encode', () => {
 				for (const s of request.spans) expect(s.status).toEqual({ code: 'unset' });
 			}),
 			{ numRuns: RUNS }
+		);
+	});
+});
+
+describe('protobuf conversion', () => {
+	// Requests in protobufjs's object form, every field optional, every AnyValue member possibly
+	// set at once, 64-bit values across their whole range, ids of any length (empty too).
+	const bytesArb = fc.uint8Array({ maxLength: 20 });
+	const { anyValue } = fc.letrec<{ anyValue: Record<string, unknown>; keyValue: Record<string, unknown> }>((tie) => ({
+		anyValue: fc.record(
+			{
+				stringValue: fc.string(),
+				boolValue: fc.boolean(),
+				intValue: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(String),
+				doubleValue: fc.double(),
+				arrayValue: fc.record({ values: fc.array(tie('anyValue'), { maxLength: 3 }) }, { requiredKeys: [] }),
+				kvlistValue: fc.record({ values: fc.array(tie('keyValue'), { maxLength: 3 }) }, { requiredKeys: [] }),
+				bytesValue: bytesArb
+			},
+			{ requiredKeys: [] }
+		),
+		keyValue: fc.record({ key: fc.string(), value: tie('anyValue') }, { requiredKeys: [] })
+	}));
+	const keyValues = fc.array(fc.record({ key: fc.string(), value: anyValue }, { requiredKeys: [] }), { maxLength: 3 });
+	const nanos = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map(String);
+	const span = fc.record(
+		{
+			traceId: bytesArb,
+			spanId: bytesArb,
+			parentSpanId: bytesArb,
+			name: fc.string(),
+			kind: fc.integer({ min: -5, max: 5 }),
+			startTimeUnixNano: nanos,
+			endTimeUnixNano: nanos,
+			attributes: keyValues,
+			events: fc.array(fc.record({ timeUnixNano: nanos, name: fc.string(), attributes: keyValues }, { requiredKeys: [] }), { maxLength: 2 }),
+			status: fc.record({ message: fc.string(), code: fc.integer({ min: -3, max: 3 }) }, { requiredKeys: [] })
+		},
+		{ requiredKeys: [] }
+	);
+	const request = fc.record(
+		{
+			resourceSpans: fc.array(
+				fc.record(
+					{
+						resource: fc.record({ attributes: keyValues }, { requiredKeys: [] }),
+						scopeSpans: fc.array(
+							fc.record({ scope: fc.record({ name: fc.string(), version: fc.string() }, { requiredKeys: [] }), spans: fc.array(span, { maxLength: 3 }) }, { requiredKeys: [] }),
+							{ maxLength: 2 }
+						)
+					},
+					{ requiredKeys: [] }
+				),
+				{ maxLength: 2 }
+			)
+		},
+		{ requiredKeys: [] }
+	);
+
+	test('the hand-written conversion makes what protobufjs toObject (and ids in hex) makes', () => {
+		fc.assert(
+			fc.property(request, (object) => {
+				const bytes = encodeTraceRequest(object);
+				expect(decodeTraceRequest(bytes)).toStrictEqual(decodeTraceRequestGeneric(bytes));
+			}),
+			{ numRuns: 300 }
+		);
+	});
+
+	test('and the same on any bytes: the same request or the same error', () => {
+		fc.assert(
+			fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+				const outcome = (decode: (bytes: Uint8Array) => unknown) => {
+					try {
+						return decode(bytes);
+					} catch (error) {
+						return String(error);
+					}
+				};
+				expect(outcome(decodeTraceRequest)).toStrictEqual(outcome(decodeTraceRequestGeneric));
+			}),
+			{ numRuns: 500 }
 		);
 	});
 });

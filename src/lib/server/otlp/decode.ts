@@ -86,8 +86,12 @@ export function checkTraceRequest(body: unknown): TraceRequest {
 		resourceSpans.scopeSpans?.forEach((scopeSpans, j) => {
 			scopeSpans.spans?.forEach((raw, k) => {
 				// The hand-checked common case first; zod decides (and words refusals) for the rest.
-				const fast = readSpan(raw);
-				if (fast) return request.spans.push({ ...fast, resource });
+				const fast = readSpan(raw) as ReceivedSpan | undefined;
+				if (fast) {
+					// A fresh object: the resource is added to it rather than copying it.
+					fast.resource = resource;
+					return request.spans.push(fast);
+				}
 				const span = spanSchema.safeParse(raw);
 				if (span.success) return request.spans.push({ ...span.data, resource });
 				request.rejected++;

@@ -51,7 +51,12 @@ export async function exportTraces(
 		// only what is missing (event ids come from span ids).
 		const traces = mapSpans(received.spans);
 		const outcomes = await ingest.createAndAppendMany(
-			traces.map((trace) => ({ execution: trace.execution, events: trace.events, label: (index: number) => `trace ${trace.execution.id}, event ${trace.events[index]?.id}` }))
+			traces.map((trace) => ({
+				execution: trace.execution,
+				events: trace.events,
+				dataJson: trace.dataJson,
+				label: (index: number) => `trace ${trace.execution.id}, event ${trace.events[index]?.id}`
+			}))
 		);
 		outcomes.forEach(({ error }, i) => {
 			if (!error) return;

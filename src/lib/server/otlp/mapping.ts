@@ -14,6 +14,8 @@ import type { JsonValue } from './schema.js';
 export interface TraceBatch {
 	execution: CreateExecutionInput & { id: string };
 	events: EventInput[];
+	/** Each event's `JSON.stringify(data)` where the mapping made it already (ingest stores that text). */
+	dataJson: (string | undefined)[];
 	/** How many spans these events stand for (refused together if the store refuses them). */
 	spans: number;
 }
@@ -46,6 +48,7 @@ interface Timed {
 	/** Starts: parents first; ends: children first (negated depth). */
 	depth: number;
 	event: EventInput;
+	dataJson?: string;
 }
 
 export function stepKind(operation: JsonValue | undefined): StepKind {
@@ -65,7 +68,7 @@ export function mapSpans(spans: readonly ReceivedSpan[]): TraceBatch[] {
 		if (group) group.push(span);
 		else byTrace.set(span.traceId, [span]);
 	}
-	return [...byTrace].map(([traceId, group]) => ({ execution: executionOf(traceId, group), events: eventsOf(group), spans: group.length }));
+	return [...byTrace].map(([traceId, group]) => ({ execution: executionOf(traceId, group), ...eventsOf(group), spans: group.length }));
 }
 
 function text(value: JsonValue | undefined): string | undefined {
@@ -94,14 +97,14 @@ function executionOf(traceId: string, spans: readonly ReceivedSpan[]): TraceBatc
 	return { id: traceId, agent, metadata };
 }
 
-function eventsOf(spans: readonly ReceivedSpan[]): EventInput[] {
+function eventsOf(spans: readonly ReceivedSpan[]): Pick<TraceBatch, 'events' | 'dataJson'> {
 	const depths = depthsOf(spans);
 	const ends = orderEndsOf(spans);
 	const timed: Timed[] = [];
 	for (const span of spans) timed.push(...spanEvents(span, depths.get(span.spanId) ?? 0, ends.get(span.spanId) ?? span.endNanos));
 	// Stable: what is still equal keeps the order the spans came in.
 	timed.sort((a, b) => (a.nanos < b.nanos ? -1 : a.nanos > b.nanos ? 1 : a.rank - b.rank || a.depth - b.depth));
-	return timed.map((entry) => entry.event);
+	return { events: timed.map((entry) => entry.event), dataJson: timed.map((entry) => entry.dataJson) };
 }
 
 /** How many of each span's ancestors are in this request, so that a parent starting at the same instant as its child comes first. */
@@ -169,9 +172,11 @@ function spanEvents(span: ReceivedSpan, depth: number, orderEnd: bigint): Timed[
 	const step = { stepId: span.spanId, ...(span.parentSpanId ? { parentStepId: span.parentSpanId } : {}) };
 	const start = isoFromNanos(span.startNanos);
 	const end = isoFromNanos(span.endNanos);
+	const startJson = fit(startData, ['attributes', 'input']);
+	const endJson = fit(endData, ['output']);
 	const events: Timed[] = [
-		{ nanos: span.startNanos, rank: RANK['step-start'], depth, event: { id: `otel-${span.spanId}-start`, type: 'step-start', ts: start, ...step, data: fit(startData, ['attributes', 'input']) } },
-		{ nanos: orderEnd, rank: RANK['step-end'], depth: -depth, event: { id: `otel-${span.spanId}-end`, type: 'step-end', ts: end, ...step, data: fit(endData, ['output']) } }
+		{ nanos: span.startNanos, rank: RANK['step-start'], depth, event: { id: `otel-${span.spanId}-start`, type: 'step-start', ts: start, ...step, data: startData }, dataJson: startJson },
+		{ nanos: orderEnd, rank: RANK['step-end'], depth: -depth, event: { id: `otel-${span.spanId}-end`, type: 'step-end', ts: end, ...step, data: endData }, dataJson: endJson }
 	];
 	if (!span.parentSpanId) {
 		events.push({
@@ -234,18 +239,19 @@ function errorOf(span: ReceivedSpan): Record<string, JsonValue> {
 
 /**
  * Keeps an event under MAX_EVENT_BYTES (the store refuses bigger ones, and with them the whole
- * batch) by dropping its largest optional parts, in order, and saying so. The step itself, its
- * name, kind, times, usage and error always remain.
+ * batch) by dropping its largest optional parts of `data`, in order, and saying so. The step
+ * itself, its name, kind, times, usage and error always remain. Returns `JSON.stringify(data)`
+ * when it made it for the data as it stays (ingest stores that text instead of serialising again).
  */
-function fit(data: Record<string, JsonValue>, droppable: readonly string[]): Record<string, JsonValue> {
+function fit(data: Record<string, JsonValue>, droppable: readonly string[]): string | undefined {
 	// Room for the event's envelope (id, type, ts, step ids) around its data.
 	const budget = MAX_EVENT_BYTES - 512;
 	for (const field of droppable) {
 		const json = JSON.stringify(data);
-		if (json.length * 3 <= budget || Buffer.byteLength(json) <= budget) return data;
+		if (json.length * 3 <= budget || Buffer.byteLength(json) <= budget) return json;
 		if (data[field] === undefined) continue;
 		delete data[field];
 		data.truncated = [...((data.truncated as string[] | undefined) ?? []), field];
 	}
-	return data;
+	return undefined;
 }
