@@ -1,5 +1,6 @@
 import type { StoredEvent } from '$lib/protocol/events';
 import type { StepSpan } from '$lib/client/stores/execution-store';
+import type { StepRows } from '$lib/client/stores/step-rows';
 
 /*
  * What the timeline shows for each event, kept out of the components so it can be tested and
@@ -129,10 +130,25 @@ export interface TimelineFilter {
 
 /** The events to show. Without a filter, the same array (no copy per frame while streaming). */
 export function filterEvents(events: StoredEvent[], filter: TimelineFilter): StoredEvent[] {
+	return filterRows({ rows: events, ends: new Map() }, filter);
+}
+
+/**
+ * The rows to show (see step-rows.ts). A step's row matches when its start or its end does: a
+ * search for a step's error, or the type "step-end", finds the step's row. Without a filter, the
+ * same array.
+ */
+export function filterRows(model: Pick<StepRows, 'rows' | 'ends'>, filter: TimelineFilter): StoredEvent[] {
 	const query = filter.query.trim().toLowerCase();
-	if (filter.types.length === 0 && !query) return events;
+	if (filter.types.length === 0 && !query) return model.rows;
 	const types = new Set(filter.types);
-	return events.filter((event) => (types.size === 0 || types.has(event.type)) && (!query || searchText(event).includes(query)));
+	const typeOk = (event: StoredEvent | undefined) => event !== undefined && (types.size === 0 || types.has(event.type));
+	const queryOk = (event: StoredEvent | undefined) => event !== undefined && (!query || searchText(event).includes(query));
+	return model.rows.filter((row) => {
+		// The type may be the end's and the text the start's (filter "step-end", search a step's name).
+		const end = model.ends.get(row.seq);
+		return (typeOk(row) || typeOk(end)) && (queryOk(row) || queryOk(end));
+	});
 }
 
 /** The error event that failed the execution, searched from the newest. */

@@ -64,24 +64,32 @@ test('filter by type, search, and the detail panel with raw JSON and the stack o
 
 	await page.getByRole('group', { name: 'Filter by event type' }).getByRole('button', { name: /^step-start/ }).click();
 	await expect(page.getByTestId('event-row')).toHaveCount(2);
-	await expect(page.getByText(`2 of ${errorSeq} events match`)).toBeVisible();
+	// One row per step: the two step-ends are in their steps' rows.
+	const rows = errorSeq - 2;
+	await expect(page.getByText(`2 of ${rows} rows match`)).toBeVisible();
 	await page.getByRole('button', { name: 'Clear filters' }).first().click();
-	await expect(page.getByTestId('event-row')).toHaveCount(errorSeq);
+	await expect(page.getByTestId('event-row')).toHaveCount(rows);
+	await expect(page.getByText(`${errorSeq} events in ${rows} rows`)).toBeVisible();
 
 	await page.getByLabel('Search events').fill('GPT-4.1');
 	await expect(page.getByTestId('event-row')).toHaveCount(1);
 	await page.getByLabel('Search events').fill('');
-	await expect(page.getByTestId('event-row')).toHaveCount(errorSeq);
+	await expect(page.getByTestId('event-row')).toHaveCount(rows);
 
 	await row(page, errorSeq).click();
 	const detail = page.getByTestId('event-detail');
 	await expect(detail).toContainText(`Event #${errorSeq}`);
 	await expect(detail).toContainText('"type": "error"');
 	await expect(detail).toContainText('at fetchLedger');
-	// Arrow keys move the selection.
+	// Arrow keys move the selection, over rows as shown: up from the error is the answer's last
+	// output (the step-end before the error is in the answer step's row), then up to that row (seq 5).
 	await page.keyboard.press('ArrowUp');
-	await expect(row(page, errorSeq - 1)).toHaveAttribute('aria-selected', 'true');
-	await expect(detail).toContainText(`Event #${errorSeq - 1}`);
+	await expect(row(page, errorSeq - 2)).toHaveAttribute('aria-selected', 'true');
+	await expect(detail).toContainText(`Event #${errorSeq - 2}`);
+	await page.keyboard.press('ArrowUp');
+	await page.keyboard.press('ArrowUp');
+	await expect(row(page, 5)).toHaveAttribute('aria-selected', 'true');
+	await expect(detail).toContainText(`Event #5 · end #${errorSeq - 1}`);
 });
 
 test('ANSI output in colour, following the tail until the person scrolls up, then "Jump to latest"', async ({ page, server }) => {

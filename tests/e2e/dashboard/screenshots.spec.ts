@@ -103,7 +103,8 @@ test('dashboard screenshots: list, running and failed execution; light, dark and
 
 		await page.goto(`/executions/${running}`);
 		await expect(page.getByTestId('execution-status')).toHaveText('running');
-		await expect(page.getByTestId('event-row')).toHaveCount(13);
+		// 13 events, one row per step: the three ended steps' ends are in their rows.
+		await expect(page.getByTestId('event-row')).toHaveCount(10);
 		await expect(page.getByTestId('event-row').filter({ hasText: 'running' }).first()).toBeVisible();
 		await page.locator('[data-testid="event-row"][data-seq="6"]').getByTestId('step-toggle').click();
 		await expect(page.getByTestId('step-detail')).toContainText('refund policy');
@@ -137,5 +138,12 @@ test('dashboard screenshots: list, running and failed execution; light, dark and
 	await shoot(page, 'dashboard-running-phone', true);
 	await page.goto(`/executions/${done}`);
 	await expect(page.getByTestId('execution-status')).toHaveText('completed');
+	// A finished step is one row that opens to its arguments and its result.
+	await expect(page.locator('[data-testid="event-row"][data-seq="4"]')).toHaveCount(0);
+	await page.locator('[data-testid="event-row"][data-seq="3"]').getByTestId('step-toggle').click();
+	await expect(page.getByTestId('step-detail').getByTestId('step-input')).toContainText('node');
+	await expect(page.getByTestId('step-detail').getByTestId('step-output')).toContainText('matches');
+	expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+	await shoot(page, 'dashboard-done-phone');
 	await phone.close();
 });

@@ -59,7 +59,12 @@ test('a step expands in place: an LLM step its model and tokens, a tool step its
 	]);
 	await page.goto(`/executions/${id}`);
 
-	// seq 3: repo_search (tool) started; seq 5: answer (llm) started; seq 9: python started.
+	// One row per step: seq 3 is repo_search (tool, ended at 4), seq 5 answer (llm, ended at 8), seq 9
+	// python (ended at 10, failed). The step-ends have no rows of their own.
+	for (const end of [4, 8, 10]) await expect(row(page, end)).toHaveCount(0);
+	await expect(page.getByTestId('event-row')).toHaveCount(7);
+	await expect(row(page, 9)).toHaveClass(/\bbad\b/);
+	await expect(row(page, 9)).toContainText('failed after');
 	await row(page, 3).getByTestId('step-toggle').click();
 	const search = page.locator('[data-testid="step-detail"][data-step="search"]');
 	await expect(search.getByTestId('step-input')).toContainText('Arguments');
@@ -68,7 +73,7 @@ test('a step expands in place: an LLM step its model and tokens, a tool step its
 	await expect(search.getByTestId('step-output')).toContainText('"matches": 3');
 	await expect(search.getByTestId('step-duration')).not.toBeEmpty();
 	// In place: between its own row and the next one.
-	const [rowBox, detailBox, nextBox] = await Promise.all([row(page, 3).boundingBox(), search.boundingBox(), row(page, 4).boundingBox()]);
+	const [rowBox, detailBox, nextBox] = await Promise.all([row(page, 3).boundingBox(), search.boundingBox(), row(page, 5).boundingBox()]);
 	expect(detailBox!.y).toBeGreaterThanOrEqual(rowBox!.y + rowBox!.height - 1);
 	expect(nextBox!.y).toBeGreaterThanOrEqual(detailBox!.y + detailBox!.height - 1);
 
@@ -90,6 +95,22 @@ test('a step expands in place: an LLM step its model and tokens, a tool step its
 	await row(page, 9).getByTestId('step-toggle').click();
 	await expect(python).toHaveCount(0);
 	await expect(search).toBeVisible();
+
+	// A search that matches only the step-end (its error) finds the step's row; so does the type step-end.
+	await page.getByLabel('Search events').fill('vendor_id');
+	await expect(page.getByTestId('event-row')).toHaveCount(1);
+	await expect(row(page, 9)).toBeVisible();
+	await page.getByLabel('Search events').fill('');
+	await page.getByRole('group', { name: 'Filter by event type' }).getByRole('button', { name: /^step-end/ }).click();
+	await expect.poll(() => page.getByTestId('event-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-seq')))).toEqual(['3', '5', '9']);
+	await page.getByRole('button', { name: 'Clear filters' }).first().click();
+
+	// A link to the step-end selects the step's row and opens it: input and error in one place.
+	await page.goto(`/executions/${id}#seq-10`);
+	await expect(row(page, 9)).toHaveAttribute('aria-selected', 'true');
+	await expect(python.getByTestId('step-input')).toContainText('ledger.reconcile(invoices)');
+	await expect(python.getByTestId('step-error')).toContainText("KeyError: 'vendor_id'");
+	await expect(page.getByTestId('event-detail')).toContainText('Event #9 · end #10');
 });
 
 test('a link to one event opens it scrolled into view and selected, loading older pages; Copy link copies it', async ({ page, context, server }) => {
@@ -103,14 +124,19 @@ test('a link to one event opens it scrolled into view and selected, loading olde
 	for (let i = 0; i < events.length; i += 1000) await server.postEvents(id, events.slice(i, i + 1000));
 
 	await context.grantPermissions(['clipboard-read', 'clipboard-write']);
-	await page.goto(`/executions/${id}#seq-42`);
+	// Seq 43 is the step-end of the step that starts at 42: the link selects the step's row.
+	await page.goto(`/executions/${id}#seq-43`);
 	// Two older pages come first; on a busy machine that takes a while.
 	await expect(row(page, 42)).toHaveAttribute('aria-selected', 'true', { timeout: 60_000 });
 	await expect(row(page, 42)).toBeInViewport();
-	// A step's row opens in place.
-	await expect(page.locator('[data-testid="step-detail"][data-step="deep"]')).toContainText('/var/ledger');
-	await expect(page.getByTestId('event-detail')).toContainText('Event #42');
+	await expect(row(page, 43)).toHaveCount(0);
+	// A step's row opens in place, with its start's input and its end's output.
+	const deep = page.locator('[data-testid="step-detail"][data-step="deep"]');
+	await expect(deep.getByTestId('step-input')).toContainText('/var/ledger');
+	await expect(deep.getByTestId('step-output')).toContainText('ok');
+	await expect(page.getByTestId('event-detail')).toContainText('Event #42 · end #43');
 
+	// Copy link copies the step's row, #42.
 	await page.getByRole('button', { name: 'Copy link to #42' }).click();
 	await expect(page.getByText('Link copied')).toBeVisible();
 	expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(`${server.url}/executions/${id}#seq-42`);

@@ -36,14 +36,23 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
 
 export { expect };
 
-/** The data-seq of every timeline row, in document order. */
-export function rowSeqs(page: Page): Promise<number[]> {
-	return page.getByTestId('event-row').evaluateAll((rows) => rows.map((row) => Number(row.getAttribute('data-seq'))));
+/**
+ * The seq of every event the timeline shows: each row's own (data-seq) and, for a step's row, the
+ * step-end it stands for too (data-end-seq; that end has no row). Ascending when the rows are in
+ * order; rows out of order come back as they are, so a comparison with a sorted list fails.
+ */
+export async function rowSeqs(page: Page): Promise<number[]> {
+	const rows = await page
+		.getByTestId('event-row')
+		.evaluateAll((rows) => rows.map((row) => [Number(row.getAttribute('data-seq')), Number(row.getAttribute('data-end-seq') ?? 0)]));
+	const own = rows.map(([seq]) => seq!);
+	if (own.some((seq, i) => i > 0 && seq <= own[i - 1]!)) return own;
+	return rows.flatMap(([seq, end]) => (end ? [seq!, end] : [seq!])).sort((a, b) => a - b);
 }
 
-/** Waits until the timeline shows exactly `expected` (by data-seq, in order). */
+/** Waits until the timeline shows exactly the events `expected` (by seq, see `rowSeqs`). */
 export async function expectRowSeqs(page: Page, expected: number[], timeout = 15_000): Promise<void> {
-	await expect.poll(() => rowSeqs(page), { timeout, message: 'timeline rows (data-seq) in order' }).toEqual(expected);
+	await expect.poll(() => rowSeqs(page), { timeout, message: 'timeline rows (data-seq, data-end-seq) in order' }).toEqual(expected);
 }
 
 export function connectionState(page: Page): Locator {

@@ -1,6 +1,7 @@
 import type { StoredEvent } from '../../protocol/events.js';
 import type { Execution } from '../../protocol/executions.js';
 import { applyEvents } from './execution-state.js';
+import { extendStepRows, stepRows, type StepRows } from './step-rows.js';
 
 /*
  * The execution page's data, folded from events. Pure: the server render and the browser compute
@@ -34,6 +35,8 @@ export interface ExecutionView {
 	execution: Execution;
 	/** Every event held, ascending by seq, without gaps past the first. */
 	events: StoredEvent[];
+	/** The timeline's rows: one per event, a step's end folded into its start's row. */
+	rows: StepRows;
 	/** The `text` of every held `output` event, concatenated. */
 	output: string;
 	/** Steps by `stepId`. */
@@ -151,6 +154,7 @@ export function extendView(view: ExecutionView, events: readonly StoredEvent[]):
 		...folded,
 		execution,
 		events: held,
+		rows: extendStepRows(view.rows, events),
 		behind: Math.max(0, view.serverLastSeq - Math.max(execution.lastSeq, events.at(-1)?.seq ?? 0)),
 		hasOlder: hasOlder(execution, held)
 	};
@@ -167,7 +171,7 @@ export function prependView(view: ExecutionView, older: readonly StoredEvent[]):
 	if (fresh.length === 0) return view.hasOlder && older.length === 0 ? { ...view, hasOlder: false } : view;
 	const events = fresh.concat(view.events);
 	const folded = fold(emptyFold(), events);
-	return { ...view, ...folded, events, hasOlder: hasOlder(view.execution, events) };
+	return { ...view, ...folded, events, rows: stepRows(events), hasOlder: hasOlder(view.execution, events) };
 }
 
 function emptyFold(): Folded {
@@ -179,6 +183,7 @@ export function initialExecutionView(input: ExecutionStoreInput): ExecutionView 
 	const empty: ExecutionView = {
 		execution: input.execution,
 		events: [],
+		rows: stepRows([]),
 		...emptyFold(),
 		error: null,
 		serverLastSeq: input.execution.lastSeq,
