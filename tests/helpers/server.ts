@@ -75,7 +75,7 @@ const databases = new Map<string, { database: TestDatabase; users: number }>();
 
 export class TestServer {
 	readonly dataDir: string;
-	readonly port: number;
+	port: number; // a new one when the first was taken before the server bound it
 	readonly token: string | null;
 	readonly #env: Record<string, string | undefined>;
 	readonly #ownsDataDir: boolean;
@@ -104,7 +104,18 @@ export class TestServer {
 				server.#usesDatabase = true;
 				server.#env.DATABASE_URL = entry.database.url;
 			}
-			await server.#spawn(options.startTimeoutMs ?? 20_000);
+			// A port `freePort` found may be taken by another process before the server binds it:
+			// then a new one, up to three times.
+			for (let attempt = 1; ; attempt++) {
+				try {
+					await server.#spawn(options.startTimeoutMs ?? 20_000);
+					break;
+				} catch (error) {
+					if (attempt >= 3 || !server.output.includes('already in use')) throw error;
+					server.port = await freePort();
+					server.output = '';
+				}
+			}
 		} catch (error) {
 			await server.cleanup(); // nobody else holds it to clean up
 			throw error;
@@ -161,12 +172,16 @@ export class TestServer {
 		void this.#exited!.then((e) => (exit = e));
 		for (;;) {
 			if (exit) throw new Error(`server exited during start (${JSON.stringify(exit)}):\n${this.output}`);
-			try {
-				const response = await fetch(`${this.url}/api/executions?limit=1`, { signal: AbortSignal.timeout(1000) });
-				await response.arrayBuffer();
-				return;
-			} catch {
-				// not listening yet
+			// Its own banner first (printed once it listens): another server on this port must
+			// never pass for this one.
+			if (this.output.includes('Runwatch is live at ')) {
+				try {
+					const response = await fetch(`${this.url}/api/executions?limit=1`, { signal: AbortSignal.timeout(1000) });
+					await response.arrayBuffer();
+					return;
+				} catch {
+					// not answering yet
+				}
 			}
 			if (Date.now() > deadline) {
 				this.#process?.kill('SIGKILL');

@@ -102,3 +102,22 @@ test('the production entry serves the build in RUNWATCH_BUILD_DIR, and names the
 		rmSync(empty, { recursive: true, force: true });
 	}
 });
+
+// The browser tests' server helper: another server already answering on its port must never
+// pass for the one it started (CI once ran a browser test against a neighbour's server, whose
+// viewing is open on loopback too, after freePort's port was taken before ours could bind it).
+test('a test server on a port another server holds fails to start instead of answering for it', async () => {
+	const { createServer } = await import('node:http');
+	const { RunwatchServer, freePort } = await import('../e2e/support/runwatch.js');
+	const port = await freePort();
+	const squatter = createServer((_, response) => response.end('{"executions":[],"nextCursor":null}'));
+	await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
+	const server = new RunwatchServer();
+	server.port = port; // as on a restart: the same port again, no new one chosen
+	try {
+		await expect(server.start()).rejects.toThrow(/already in use/);
+	} finally {
+		await server.dispose();
+		await new Promise((resolve) => squatter.close(resolve));
+	}
+}, 60_000);

@@ -44,6 +44,9 @@ export async function freePort(): Promise<number> {
 	});
 }
 
+/** The server could not bind its port: another process has it. */
+class PortTaken extends Error {}
+
 export class RunwatchServer {
 	readonly dataDir: string;
 	readonly token: string;
@@ -67,10 +70,27 @@ export class RunwatchServer {
 		return this.child !== undefined;
 	}
 
-	/** Starts the server (on its previous port when it has had one) and waits until the API answers. */
+	/**
+	 * Starts the server (on its previous port when it has had one) and waits until it listens and
+	 * its API answers. A free port found by `freePort` may be taken by another process before the
+	 * server binds it: then a new one, up to three times.
+	 */
 	async start(): Promise<void> {
 		if (this.child) throw new Error('Runwatch test server is already running');
-		if (!this.port) this.port = await freePort();
+		const fresh = !this.port;
+		for (let attempt = 1; ; attempt++) {
+			if (!this.port) this.port = await freePort();
+			try {
+				return await this.startOnce();
+			} catch (error) {
+				if (!(fresh && attempt < 3 && error instanceof PortTaken)) throw error;
+				this.port = 0;
+				this.output = '';
+			}
+		}
+	}
+
+	private async startOnce(): Promise<void> {
 		const env: NodeJS.ProcessEnv = {
 			...process.env,
 			HOST: '127.0.0.1',
@@ -98,13 +118,20 @@ export class RunwatchServer {
 
 		const deadline = Date.now() + START_TIMEOUT_MS;
 		for (;;) {
-			if (exited) throw new Error(`Runwatch test server ${exited} while starting:\n${this.output}`);
-			try {
-				// The ingest token may also view, whatever the viewing rules of this server.
-				const response = await fetch(`${this.url}/api/executions?limit=1`, { headers: { authorization: `Bearer ${this.token}` } });
-				if (response.ok) return;
-			} catch {
-				// not listening yet
+			if (exited) {
+				const why = `Runwatch test server ${exited} while starting:\n${this.output}`;
+				throw this.output.includes('already in use') ? new PortTaken(why) : new Error(why);
+			}
+			// Its own banner first (printed once it listens): another server on this port must
+			// never pass for this one.
+			if (this.output.includes('Runwatch is live at ')) {
+				try {
+					// The ingest token may also view, whatever the viewing rules of this server.
+					const response = await fetch(`${this.url}/api/executions?limit=1`, { headers: { authorization: `Bearer ${this.token}` } });
+					if (response.ok) return;
+				} catch {
+					// not answering yet
+				}
 			}
 			if (Date.now() > deadline) {
 				await this.stop('SIGKILL');
