@@ -153,11 +153,7 @@ function plainScopeSpans(m: Message, q: number): Plain {
 	const d: Plain = {};
 	if (has(m, 'scope')) {
 		depth(q);
-		const scope = m.scope as Message;
-		const out: Plain = {};
-		if (has(scope, 'name')) out.name = scope.name;
-		if (has(scope, 'version')) out.version = scope.version;
-		d.scope = out;
+		d.scope = plainFields(m.scope as Message, ['name', 'version']);
 	}
 	if (many(m, 'spans')) d.spans = (m.spans as Message[]).map((span) => plainSpan(span, q));
 	return d;
@@ -177,13 +173,16 @@ function plainSpan(m: Message, q: number): Plain {
 	if (many(m, 'events')) d.events = (m.events as Message[]).map((event) => plainEvent(event, q));
 	if (has(m, 'status')) {
 		depth(q);
-		const status = m.status as Message;
-		const out: Plain = {};
-		if (has(status, 'message')) out.message = status.message;
-		if (has(status, 'code')) out.code = status.code;
-		d.status = out;
+		d.status = plainFields(m.status as Message, ['message', 'code']);
 	}
 	return d;
+}
+
+/** The scalar fields of a message that are set, in this order. */
+function plainFields(m: Message, names: readonly string[]): Plain {
+	const out: Plain = {};
+	for (const name of names) if (has(m, name)) out[name] = m[name];
+	return out;
 }
 
 function plainEvent(m: Message, q: number): Plain {
