@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { errorPayload, RunwatchError } from '../errors.js';
+import { errorPayload } from '../errors.js';
 import type { Ingest } from '../ingest/ingest.js';
 import { credentialsOfNode } from '../access/credentials.js';
 import { readJsonNode } from './body.js';
+import { decodePathSegment, sendJson } from './node-response.js';
 
 const EVENTS_PATH = /^\/api\/executions\/([^/?#]+)\/events$/;
 
@@ -43,22 +44,5 @@ async function answer(ingest: Ingest, request: IncomingMessage, response: Server
 	} catch (error) {
 		({ status, body: payload, headers } = errorPayload(error));
 	}
-	const text = JSON.stringify(payload);
-	if (response.headersSent || response.destroyed) return;
-	response.writeHead(status, {
-		...headers,
-		'content-type': 'application/json',
-		'content-length': Buffer.byteLength(text),
-		'cache-control': 'no-store'
-	});
-	response.end(text);
-}
-
-/** A path segment as SvelteKit would hand it to a route: percent-decoded. */
-function decodePathSegment(segment: string): string {
-	try {
-		return decodeURIComponent(segment);
-	} catch {
-		throw new RunwatchError('bad_request', 'execution id: malformed percent-encoding in the path');
-	}
+	sendJson(response, status, payload, { ...headers, 'cache-control': 'no-store' });
 }

@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { errorPayload, RunwatchError } from '../errors.js';
+import { errorPayload } from '../errors.js';
 import { credentialsOfNode } from '../access/credentials.js';
 import type { Runtime } from '../runtime.js';
 import { openExecutionStream } from './execution-stream.js';
 import { openSession } from './session-stream.js';
+import { decodePathSegment, sendJson } from '../http/node-response.js';
 import { SSE_HEADERS, SseStream, type SseStreamOptions } from './sse-stream.js';
 
 const EXECUTION_STREAM_PATH = /^\/api\/executions\/([^/?#]+)\/stream$/;
@@ -65,17 +66,6 @@ async function answer(response: ServerResponse, opening: () => Promise<SseStream
 	} catch (error) {
 		if (error instanceof ClientGone || response.headersSent || response.destroyed) return;
 		const { status, body, headers } = errorPayload(error);
-		const text = JSON.stringify(body);
-		response.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-		response.end(text);
-	}
-}
-
-/** A path segment as SvelteKit would hand it to a route: percent-decoded. */
-function decodePathSegment(segment: string): string {
-	try {
-		return decodeURIComponent(segment);
-	} catch {
-		throw new RunwatchError('bad_request', 'execution id: malformed percent-encoding in the path');
+		sendJson(response, status, body, headers);
 	}
 }
