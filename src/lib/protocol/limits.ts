@@ -87,6 +87,15 @@ export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 64;
 /** Events per frame when replaying from storage (one page read, one frame sent). */
 export const REPLAY_PAGE_EVENTS = 1000;
 
+/**
+ * Shortest time between two live frames of one execution on one node. An event after a quiet
+ * spell goes out on the next tick; while events keep coming, what arrives within this interval
+ * of the last frame goes out together in the next one. Viewers then get at most 50 frames a
+ * second per execution (a screen shows 60), and a node's cost per viewer stops growing with the
+ * event rate: each frame is one write per connection, the largest cost of fan-out.
+ */
+export const LIVE_FRAME_INTERVAL_MS = 20;
+
 /** Server → client ping interval; a connection that misses one whole interval is terminated. */
 export const WS_PING_INTERVAL_MS = 30_000;
 

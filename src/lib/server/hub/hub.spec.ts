@@ -172,6 +172,55 @@ describe('Hub', () => {
 		expect(sinks[2]!.batches[0]!.wsFrame).toBe(sinks[0]!.batches[0]!.wsFrame);
 	});
 
+	test('frames of one execution are LIVE_FRAME_INTERVAL_MS apart: what comes sooner waits and goes together', async () => {
+		const interval = 200; // wide, so that a busy machine cannot blur the two cases
+		const paced = new Hub({ store, liveFrameIntervalMs: interval });
+		try {
+			const sink = new FakeSink();
+			paced.subscribe(sink, 'r1', 0);
+			await waitFor(() => paced.stats().subscriptions === 1, 'subscribe');
+			await tick();
+			// After a quiet spell an event goes out on the next tick.
+			paced.publish('r1', await append(1));
+			await tick();
+			expect(sink.seqs).toEqual([1]);
+			const first = performance.now();
+			// Within the interval: held back, then sent as one frame.
+			paced.publish('r1', await append(1));
+			await tick();
+			paced.publish('r1', await append(2));
+			await tick();
+			expect(sink.seqs).toEqual([1]);
+			await waitFor(() => sink.seqs.length === 4, 'the held frame', 5000);
+			expect(performance.now() - first).toBeGreaterThanOrEqual(interval - 5);
+			expect(sink.batches.map((b) => b.size)).toEqual([1, 3]);
+			// Quiet again for a whole interval: the next event is not held.
+			await new Promise((resolve) => setTimeout(resolve, interval + 20));
+			paced.publish('r1', await append(1));
+			await tick();
+			expect(sink.seqs).toEqual(range(1, 5));
+		} finally {
+			paced.close();
+		}
+	});
+
+	test('a held frame is dropped with its execution: nothing is sent after the last viewer leaves', async () => {
+		const paced = new Hub({ store, liveFrameIntervalMs: 100 });
+		try {
+			const sink = new FakeSink();
+			const subscription = paced.subscribe(sink, 'r1', 0);
+			await waitFor(() => subscription.mode === 'live', 'live');
+			paced.publish('r1', await append(1));
+			await tick();
+			paced.publish('r1', await append(1));
+			paced.unsubscribe(subscription);
+			await new Promise((resolve) => setTimeout(resolve, 150));
+			expect(sink.seqs).toEqual([1]);
+		} finally {
+			paced.close();
+		}
+	});
+
 	test('a slow viewer stops getting live pushes, then catches up from the store once drained', async () => {
 		const slow = new FakeSink();
 		const fast = new FakeSink();

@@ -1,6 +1,6 @@
 import type { StoredEvent } from '../../protocol/events.js';
 import type { Execution } from '../../protocol/executions.js';
-import { MAX_BUFFERED_BYTES, REPLAY_PAGE_EVENTS } from '../../protocol/limits.js';
+import { LIVE_FRAME_INTERVAL_MS, MAX_BUFFERED_BYTES, REPLAY_PAGE_EVENTS } from '../../protocol/limits.js';
 import type { Store, StoredRow } from '../store/store.js';
 import { EventBatch } from './batch.js';
 import type { Sink } from './sink.js';
@@ -19,6 +19,8 @@ export interface HubOptions {
 	replayPageEvents?: number;
 	/** How often a stalled viewer's buffer is checked while waiting for it to drain. */
 	drainPollMs?: number;
+	/** Shortest time between two live frames of one execution (LIVE_FRAME_INTERVAL_MS). */
+	liveFrameIntervalMs?: number;
 }
 
 type Mode = 'catching-up' | 'live' | 'closed';
@@ -60,8 +62,12 @@ interface Topic {
 	readonly subscriptions: Set<Subscription>;
 	/** Highest seq published on this node so far (a catch-up may go live only past it). */
 	publishedSeq: number;
-	/** Events published this tick (as their stored JSON), flushed together. */
+	/** Events published since the last frame (as their stored JSON), flushed together. */
 	pending: StoredRow[];
+	/** When the last live frame went out (performance.now()). */
+	lastFrameAt: number;
+	/** Set while `pending` waits for the frame interval to pass. */
+	timer: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -74,14 +80,16 @@ interface Topic {
  * no gap and no duplicate, whatever arrives during the replay and in whatever order events reach
  * this node.
  *
- * Live events are batched per tick: everything published for an execution in one turn of the
- * event loop goes out as one frame, serialised once for all its viewers.
+ * Live events are batched: everything published for an execution in one turn of the event loop
+ * goes out as one frame, serialised once for all its viewers, and frames of one execution are at
+ * least LIVE_FRAME_INTERVAL_MS apart (events arriving sooner wait and join the next frame).
  */
 export class Hub {
 	readonly #store: Store;
 	readonly #maxBufferedBytes: number;
 	readonly #replayPage: number;
 	readonly #drainPollMs: number;
+	readonly #frameIntervalMs: number;
 	readonly #topics = new Map<string, Topic>();
 	readonly #dirty = new Set<Topic>();
 	readonly #listSinks = new Set<ListSink>();
@@ -96,6 +104,7 @@ export class Hub {
 		this.#maxBufferedBytes = options.maxBufferedBytes ?? MAX_BUFFERED_BYTES;
 		this.#replayPage = options.replayPageEvents ?? REPLAY_PAGE_EVENTS;
 		this.#drainPollMs = options.drainPollMs ?? 25;
+		this.#frameIntervalMs = options.liveFrameIntervalMs ?? LIVE_FRAME_INTERVAL_MS;
 	}
 
 	/**
@@ -106,7 +115,7 @@ export class Hub {
 	subscribe(sink: Sink, executionId: string, since: number, onDeleted?: (notice: DeletedNotice) => void): Subscription {
 		let topic = this.#topics.get(executionId);
 		if (!topic) {
-			topic = { executionId, subscriptions: new Set(), publishedSeq: 0, pending: [] };
+			topic = { executionId, subscriptions: new Set(), publishedSeq: 0, pending: [], lastFrameAt: -Infinity, timer: undefined };
 			this.#topics.set(executionId, topic);
 		}
 		const subscription = new Subscription(sink, executionId, since, onDeleted);
@@ -120,10 +129,7 @@ export class Hub {
 		const topic = this.#topics.get(subscription.executionId);
 		if (!topic) return;
 		topic.subscriptions.delete(subscription);
-		if (topic.subscriptions.size === 0) {
-			this.#topics.delete(topic.executionId);
-			this.#dirty.delete(topic);
-		}
+		if (topic.subscriptions.size === 0) this.#dropTopic(topic);
 	}
 
 	/** Hands over events that are committed, ascending by seq. Sent on the next tick. */
@@ -146,8 +152,25 @@ export class Hub {
 			topic.pending.push(row);
 			if (row.seq > topic.publishedSeq) topic.publishedSeq = row.seq;
 		}
+		if (topic.timer || this.#dirty.has(topic)) return; // a frame is coming
+		const wait = topic.lastFrameAt + this.#frameIntervalMs - performance.now();
+		if (wait <= 0) return this.#markDirty(topic);
+		topic.timer = setTimeout(() => {
+			topic.timer = undefined;
+			this.#markDirty(topic);
+		}, wait);
+	}
+
+	#markDirty(topic: Topic): void {
 		this.#dirty.add(topic);
 		this.#scheduleFlush();
+	}
+
+	#dropTopic(topic: Topic): void {
+		this.#topics.delete(topic.executionId);
+		this.#dirty.delete(topic);
+		clearTimeout(topic.timer);
+		topic.timer = undefined;
 	}
 
 	#scheduleFlush(): void {
@@ -199,8 +222,7 @@ export class Hub {
 		if (this.#closed) return;
 		const topic = this.#topics.get(executionId);
 		if (topic) {
-			this.#topics.delete(executionId);
-			this.#dirty.delete(topic);
+			this.#dropTopic(topic);
 			const notice = deletedNotice(executionId);
 			for (const subscription of topic.subscriptions) {
 				subscription.mode = 'closed';
@@ -237,6 +259,11 @@ export class Hub {
 		return [...ids];
 	}
 
+	/** Whether a viewer on this node follows the execution's events (news of others is dropped). */
+	follows(executionId: string): boolean {
+		return this.#topics.has(executionId);
+	}
+
 	/** Whether anyone on this node follows the execution list. */
 	get followsList(): boolean {
 		return this.#listSinks.size > 0;
@@ -262,6 +289,7 @@ export class Hub {
 	close(): void {
 		this.#closed = true;
 		for (const topic of this.#topics.values()) {
+			clearTimeout(topic.timer);
 			for (const subscription of topic.subscriptions) subscription.mode = 'closed';
 		}
 		this.#topics.clear();
@@ -273,9 +301,11 @@ export class Hub {
 
 	#flush(): void {
 		this.#flushScheduled = false;
+		const now = performance.now();
 		for (const topic of this.#dirty) {
 			const runs = contiguousRuns(topic.pending);
 			topic.pending = [];
+			topic.lastFrameAt = now;
 			for (const run of runs) {
 				const batch = EventBatch.fromJsonRows(topic.executionId, run);
 				for (const subscription of topic.subscriptions) this.#deliverLive(subscription, batch);
