@@ -99,7 +99,7 @@ export async function createRuntime(config: RunwatchConfig): Promise<Runtime> {
 	const store = await createStore(config);
 	const hub = new Hub({ store });
 	const access = new Access({ ingestToken: config.ingestToken, host: config.host, viewerToken: config.viewerToken, store });
-	const bus: Bus = config.redisUrl ? new RedisBus({ url: config.redisUrl, prefix: config.redisPrefix }).start() : new LocalBus();
+	const bus: Bus = config.redisUrl ? new RedisBus({ url: config.redisUrl, prefix: config.redisPrefix, follows: (id) => hub.follows(id) }).start() : new LocalBus();
 	const news = new News(bus);
 	const stopNews = deliverNews(bus, { hub, access });
 	const healer = new Healer({ bus, hub, store, access });

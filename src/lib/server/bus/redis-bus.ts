@@ -11,6 +11,11 @@ export interface RedisBusOptions {
 	log?: (line: string) => void;
 	/** Largest run of events carried inline; bigger ones are announced by seq (see limits.ts). */
 	maxInlineBytes?: number;
+	/**
+	 * Whether anyone on this node follows an execution (the hub's topics): other nodes' events of
+	 * the rest are dropped unread, as the hub would drop them after decoding.
+	 */
+	follows?: (executionId: string) => boolean;
 }
 
 /** Where the URL points, without its password (for logs and `/readyz`). */
@@ -38,15 +43,34 @@ export function encodeMessage(origin: string, message: BusMessage): string {
 	return text;
 }
 
-export function decodeMessage(payload: string): { origin: string; message: BusMessage } {
-	const newline = payload.indexOf('\n');
-	const head = JSON.parse(newline === -1 ? payload : payload.slice(0, newline)) as { n: string; m: BusMessage; s?: number[] };
+type Head = { n: string; m: BusMessage; s?: number[] };
+
+/** The message a head line and the rows' text after it make (`rowsText` is undefined when there are none). */
+function messageOf(head: Head, rowsText: string | undefined): { origin: string; message: BusMessage } {
 	if (head.m.type !== 'rows') return { origin: head.n, message: head.m };
 	const seqs = head.s ?? [];
-	const texts = newline === -1 ? [] : payload.slice(newline + 1).split('\n');
+	const texts = rowsText === undefined ? [] : rowsText.split('\n');
 	if (texts.length !== seqs.length) throw new Error(`bus message carries ${texts.length} rows for ${seqs.length} seqs`);
 	const rows: StoredRow[] = seqs.map((seq, i) => ({ seq, json: texts[i]! }));
 	return { origin: head.n, message: { ...head.m, rows } };
+}
+
+export function decodeMessage(payload: string): { origin: string; message: BusMessage } {
+	const newline = payload.indexOf('\n');
+	const head = JSON.parse(newline === -1 ? payload : payload.slice(0, newline)) as Head;
+	return messageOf(head, newline === -1 ? undefined : payload.slice(newline + 1));
+}
+
+/**
+ * `decodeMessage` of the raw bytes, except that the rows of an execution `follows` says no one
+ * here follows are never decoded: the message is dropped after its head line. Every node
+ * receives every node's events, and most are for executions it has no viewer of.
+ */
+export function decodeMessageBytes(payload: Buffer, follows?: (executionId: string) => boolean): { origin: string; message: BusMessage } | undefined {
+	const newline = payload.indexOf(10);
+	const head = JSON.parse(payload.toString('utf8', 0, newline === -1 ? payload.length : newline)) as Head;
+	if (head.m.type === 'rows' && follows && !follows(head.m.executionId)) return undefined;
+	return messageOf(head, newline === -1 ? undefined : payload.toString('utf8', newline + 1));
 }
 
 /** `rows` too big to carry inline become a `stored` notice: the other nodes read them from the store. */
@@ -79,6 +103,7 @@ export class RedisBus implements Bus {
 	readonly #prefix: string;
 	readonly #maxInline: number;
 	readonly #log: (line: string) => void;
+	readonly #follows: ((executionId: string) => boolean) | undefined;
 	readonly #pub: Client;
 	readonly #sub: Client;
 	readonly #handlers = new Listeners<[BusMessage]>();
@@ -97,6 +122,7 @@ export class RedisBus implements Bus {
 		this.#broadcast = `${options.prefix}news`;
 		this.#maxInline = options.maxInlineBytes ?? BUS_MAX_INLINE_BYTES;
 		this.#log = options.log ?? ((line) => console.error(line));
+		this.#follows = options.follows;
 		const clientOptions = {
 			url: this.#url,
 			// A command while disconnected fails at once instead of queueing: publishing is news,
@@ -122,7 +148,7 @@ export class RedisBus implements Bus {
 		this.#sub
 			.connect()
 			.then(() =>
-				this.#sub.subscribe([this.#broadcast, this.#channelOf(this.nodeId)], (payload) => this.#receive(payload))
+				this.#sub.subscribe([this.#broadcast, this.#channelOf(this.nodeId)], (payload) => this.#receive(payload), true)
 			)
 			.then(() => {
 				// Ready only once subscribed (a reconnect restores the subscriptions before `ready`).
@@ -211,14 +237,15 @@ export class RedisBus implements Bus {
 		});
 	}
 
-	#receive(payload: string): void {
-		let decoded: ReturnType<typeof decodeMessage>;
+	#receive(payload: Buffer): void {
+		let decoded: ReturnType<typeof decodeMessageBytes>;
 		try {
-			decoded = decodeMessage(payload);
+			decoded = decodeMessageBytes(payload, this.#follows);
 		} catch (error) {
 			this.#log(`[runwatch] an unreadable bus message was ignored: ${error}`);
 			return;
 		}
+		if (!decoded) return; // events no one here follows
 		if (decoded.origin === this.nodeId) return; // delivered here directly when published
 		if (decoded.message.type === 'resync') this.#resync.emit();
 		else this.#handlers.emit(decoded.message);
