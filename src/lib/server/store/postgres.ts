@@ -126,14 +126,27 @@ export async function createPostgresStore({ url, max = PG_POOL_MAX }: PostgresSt
 	const plain = <T>(rows: readonly T[]): T[] => Array.from(rows);
 	let closed = false;
 
-	const append = (executionId: string, events: PreparedEvent[]) =>
-		sql.begin(async (tx): Promise<AppendResult> => {
+	/**
+	 * One append transaction in two round trips instead of four: BEGIN goes in the same write as
+	 * the row lock and the look-up of ids, and COMMIT in the same write as the insert and the
+	 * summary update (postgres.js pipelines queries sent together on one connection, so it takes a
+	 * connection of its own for the transaction). Should the insert fail, PostgreSQL answers the
+	 * COMMIT after it with a rollback; the failure is what the caller sees.
+	 */
+	const append = async (executionId: string, events: PreparedEvent[]): Promise<AppendResult> => {
+		const tx = await sql.reserve();
+		let commitSent = false;
+		let broken = false;
+		try {
 			const ids = [...new Set(events.map((e) => e.id))];
-			// Pipelined: the look-up of ids runs after the row lock is taken, so nothing for this
-			// execution can be inserted between it and our insert.
-			const [[row], known] = await Promise.all([
+			// The look-up of ids runs after the row lock is taken, so nothing for this execution
+			// can be inserted between it and our insert. The ids go as one JSON text, not a text[]
+			// that postgres.js would escape id by id.
+			const [, [row], known] = await Promise.all([
+				tx`BEGIN`,
 				tx<ExecutionRow[]>`SELECT * FROM executions WHERE id = ${executionId} FOR NO KEY UPDATE`,
-				tx<{ id: string; seq: number }[]>`SELECT id, seq FROM events WHERE execution_id = ${executionId} AND id = ANY(${tx.array(ids)}::text[])`
+				tx<{ id: string; seq: number }[]>`SELECT id, seq FROM events WHERE execution_id = ${executionId}
+					AND id = ANY(ARRAY(SELECT json_array_elements_text(${JSON.stringify(ids)}::text::json)))`
 			]);
 			if (!row) throw new RunwatchError('not_found', `No execution "${executionId}". Create it with POST /api/executions first.`);
 			const seen = new Map(known.map((k) => [k.id, k.seq]));
@@ -156,15 +169,20 @@ export async function createPostgresStore({ url, max = PG_POOL_MAX }: PostgresSt
 				rows.push({ seq, json });
 				results.push({ id: event.id, seq, duplicate: false });
 			}
-			if (stored.length === 0) return { stored, rows, results, execution: toExecution(row) };
+			if (stored.length === 0) {
+				commitSent = true;
+				await tx`COMMIT`;
+				return { stored, rows, results, execution: toExecution(row) };
+			}
 			const after = rowWithState(row, state);
 			const endedMs = after.ended_at ? Date.parse(after.ended_at) : NaN;
-			// One insert for the whole batch, pipelined with the summary update. The rows go as one
-			// JSON array made by joining their JSON texts: a `json` value keeps each element's text
-			// as it came, so nothing is escaped on the way (a text[] parameter escaped every quote of
-			// every event in JavaScript: a quarter of a node's CPU per event in the cluster benchmark).
-			// The parameter is text (`::text::json`): postgres.js would send a string given for a
-			// json parameter as a JSON string.
+			// One insert for the whole batch. The rows go as one JSON array made by joining their
+			// JSON texts: a `json` value keeps each element's text as it came, so nothing is escaped
+			// on the way (a text[] parameter escaped every quote of every event in JavaScript: a
+			// quarter of a node's CPU per event in the cluster benchmark). The parameter is text
+			// (`::text::json`): postgres.js would send a string given for a json parameter as a
+			// JSON string.
+			commitSent = true;
 			await Promise.all([
 				tx`INSERT INTO events (execution_id, seq, id, type, json)
 				   SELECT ${executionId}, (e->>'seq')::bigint, e->>'id', e->>'type', e::text
@@ -174,10 +192,20 @@ export async function createPostgresStore({ url, max = PG_POOL_MAX }: PostgresSt
 				     input_tokens = ${after.input_tokens}, output_tokens = ${after.output_tokens}, cost_usd = ${after.cost_usd},
 				     error = ${after.error}, cancel_requested_at = ${after.cancel_requested_at},
 				     cancel_reason = ${after.cancel_reason}, updated_at = ${after.updated_at}
-				   WHERE id = ${executionId}`
+				   WHERE id = ${executionId}`,
+				tx`COMMIT`
 			]);
 			return { stored, rows, results, execution: toExecution(after) };
-		});
+		} catch (error) {
+			// A connection that broke is the pool's again already (postgres.js reconnects it);
+			// handing it back as well would put it in the pool twice.
+			if (isConnectionError(error)) broken = true;
+			else if (!commitSent) await tx`ROLLBACK`.catch(() => {});
+			throw error;
+		} finally {
+			if (!broken) tx.release();
+		}
+	};
 
 	/**
 	 * Appends to one execution take turns on its row lock, held for three round trips. So this
