@@ -86,6 +86,7 @@ export default {
 		'crossP99Ms',
 		'samples',
 		'latencyNodesCpuPct',
+		'latencyLoadCpuPct',
 		'redisInBytesPerEvent',
 		'redisOutBytesPerEvent',
 		'wholeAfterRedisMs',
@@ -182,7 +183,8 @@ export default {
 				const got = mergeExpect(perWorker);
 				const timed = total - warm;
 				const lat = got.latency ?? {};
-				Object.assign(out, { samples: lat.samples, p50Ms: lat.p50Ms, p99Ms: lat.p99Ms, maxMs: lat.maxMs, latencyNodesCpuPct: cpuPct(l0, l1).nodesCpuPct });
+				const latencyCpu = cpuPct(l0, l1);
+				Object.assign(out, { samples: lat.samples, p50Ms: lat.p50Ms, p99Ms: lat.p99Ms, maxMs: lat.maxMs, latencyNodesCpuPct: latencyCpu.nodesCpuPct, latencyLoadCpuPct: latencyCpu.loadCpuPct });
 				if (nodes.length > 1) {
 					// Viewer processes on other nodes than node 0, which took the POSTs.
 					const cross = perWorker.filter((_, i) => i % nodes.length !== 0).map((x) => x.latency).filter(Boolean);
