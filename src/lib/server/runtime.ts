@@ -18,7 +18,7 @@ import { securityHeaders } from './http/security-headers.js';
 import { ConnectionLimiter } from './limits/connection-limiter.js';
 import { RateLimiter } from './limits/rate-limiter.js';
 import { LocalBus, type Bus } from './bus/bus.js';
-import { describeRedisUrl, RedisBus } from './bus/redis-bus.js';
+import { describeRedisUrl } from './bus/redis-url.js';
 import { deliverNews, News } from './bus/news.js';
 import { Healer } from './bus/healer.js';
 import { SseRelay } from './sse/relay.js';
@@ -99,7 +99,10 @@ export async function createRuntime(config: RunwatchConfig): Promise<Runtime> {
 	const store = await createStore(config);
 	const hub = new Hub({ store });
 	const access = new Access({ ingestToken: config.ingestToken, host: config.host, viewerToken: config.viewerToken, store });
-	const bus: Bus = config.redisUrl ? new RedisBus({ url: config.redisUrl, prefix: config.redisPrefix, follows: (id) => hub.follows(id) }).start() : new LocalBus();
+	// The Redis client is loaded only when it is asked for: a single node starts without it.
+	const bus: Bus = config.redisUrl
+		? new (await import('./bus/redis-bus.js')).RedisBus({ url: config.redisUrl, prefix: config.redisPrefix, follows: (id) => hub.follows(id) }).start()
+		: new LocalBus();
 	const news = new News(bus);
 	const stopNews = deliverNews(bus, { hub, access });
 	const healer = new Healer({ bus, hub, store, access });

@@ -6,7 +6,8 @@ import type { Execution } from '../../protocol/executions.js';
 import { SseRelay } from '../sse/relay.js';
 import { LocalBus, type Bus, type BusMessage } from './bus.js';
 import { deliverNews, News } from './news.js';
-import { decodeMessage, decodeMessageBytes, describeRedisUrl, encodeMessage, forWire, RedisBus } from './redis-bus.js';
+import { decodeMessage, decodeMessageBytes, encodeMessage, forWire, RedisBus } from './redis-bus.js';
+import { describeRedisUrl } from './redis-url.js';
 
 const rows = (from: number, to: number) =>
 	Array.from({ length: to - from + 1 }, (_, i) => ({

@@ -1,6 +1,7 @@
 import { createClient } from 'redis';
 import { BUS_MAX_INLINE_BYTES, READY_CHECK_TIMEOUT_MS } from '../../protocol/limits.js';
 import type { StoredRow } from '../store/store.js';
+import { describeRedisUrl } from './redis-url.js';
 import { Listeners, newNodeId, type Bus, type BusHandler, type BusMessage, type BusStatus } from './bus.js';
 
 export interface RedisBusOptions {
@@ -16,16 +17,6 @@ export interface RedisBusOptions {
 	 * the rest are dropped unread, as the hub would drop them after decoding.
 	 */
 	follows?: (executionId: string) => boolean;
-}
-
-/** Where the URL points, without its password (for logs and `/readyz`). */
-export function describeRedisUrl(url: string): string {
-	try {
-		const parsed = new URL(url);
-		return `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`;
-	} catch {
-		return 'the configured address';
-	}
 }
 
 /**

@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import type { RunwatchConfig } from '../config.js';
-import { createPostgresStore } from './postgres.js';
 import { createSqliteStore } from './sqlite.js';
 import type { Store } from './store.js';
 
@@ -10,6 +9,7 @@ import type { Store } from './store.js';
  * data directory.
  */
 export async function createStore(config: Pick<RunwatchConfig, 'dataDir' | 'databaseUrl'>): Promise<Store> {
-	if (config.databaseUrl) return createPostgresStore({ url: config.databaseUrl });
+	// postgres.js is loaded only when it is asked for: the embedded default starts without it.
+	if (config.databaseUrl) return (await import('./postgres.js')).createPostgresStore({ url: config.databaseUrl });
 	return createSqliteStore({ file: join(config.dataDir, 'runwatch.sqlite') });
 }
