@@ -40,7 +40,8 @@ export class QueueBudget {
 }
 
 export class EventQueue {
-	#items: QueuedEvent[] = [];
+	/** Sent or given-up slots before `#head` are `undefined` until the array is compacted. */
+	#items: (QueuedEvent | undefined)[] = [];
 	#head = 0;
 	#bytes = 0;
 	constructor(readonly budget: QueueBudget) {}
@@ -81,7 +82,13 @@ export class EventQueue {
 	remove(count: number): void {
 		let bytes = 0;
 		const end = Math.min(this.#head + count, this.#items.length);
-		for (let i = this.#head; i < end; i++) bytes += this.#items[i]!.bytes;
+		for (let i = this.#head; i < end; i++) {
+			bytes += this.#items[i]!.bytes;
+			// Let go of it now, not at the next compaction: an event the array still held would
+			// outlive the young generation and be copied into the old one, which costs the agent's
+			// thread more than making and sending the event did.
+			this.#items[i] = undefined;
+		}
 		const removed = end - this.#head;
 		this.#head = end;
 		this.#bytes -= bytes;
