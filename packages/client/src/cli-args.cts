@@ -14,7 +14,7 @@ export const HELP = `runwatch: record a command as a Runwatch execution, or foll
 
 Usage:
   runwatch run [--name NAME] [--id ID] [--department NAME] [--grace SECONDS] -- <command> [args…]
-  runwatch tail <id | url>
+  runwatch tail [--] <id | url>
   runwatch --help | --version
 
 run    Runs the command, prints the execution's URL at once (stderr), passes its stdout and
@@ -32,6 +32,9 @@ Environment:
 
 Exit codes: the command's own (run), 0/1/130 (tail), 2 usage or configuration error.`;
 
+/** What an execution id looks like (docs/protocol.md: 1–64 of A-Z a-z 0-9 _ -). */
+const ID_SHAPE = /^[A-Za-z0-9_-]{1,64}$/;
+
 /** Options taking a value, per command. */
 const RUN_OPTIONS = new Set(['--name', '--id', '--department', '--grace']);
 
@@ -41,8 +44,11 @@ export function parseArgs(args: readonly string[]): Command {
 	if (first === '--version' || first === '-v') return { command: 'version' };
 	if (first === 'tail') {
 		if (rest.includes('--help') || rest.includes('-h')) return { command: 'help' };
-		if (rest.length !== 1 || rest[0]!.startsWith('-')) throw new UsageError('tail takes one execution id or URL: runwatch tail <id | url>');
-		return { command: 'tail', target: rest[0]! };
+		// Generated ids may start with "-": one argument shaped like an id is taken as one, and
+		// `tail -- <id>` takes anything.
+		const target = rest[0] === '--' && rest.length === 2 ? rest[1]! : rest.length === 1 && (!rest[0]!.startsWith('-') || ID_SHAPE.test(rest[0]!)) ? rest[0]! : undefined;
+		if (target === undefined) throw new UsageError('tail takes one execution id or URL: runwatch tail [--] <id | url>');
+		return { command: 'tail', target };
 	}
 	if (first !== 'run') throw new UsageError(`unknown command "${first}"; expected "run" or "tail" (runwatch --help)`);
 
@@ -70,7 +76,7 @@ export function parseArgs(args: readonly string[]): Command {
 		graceSeconds = Number(values['--grace']);
 		if (!Number.isFinite(graceSeconds) || graceSeconds < 0) throw new UsageError(`--grace takes a number of seconds, got "${values['--grace']}"`);
 	}
-	if (values['--id'] !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(values['--id'])) {
+	if (values['--id'] !== undefined && !ID_SHAPE.test(values['--id'])) {
 		throw new UsageError('--id must be 1–64 characters of A-Z a-z 0-9 _ -');
 	}
 	return { command: 'run', name: values['--name'], id: values['--id'], department: values['--department'], graceSeconds, argv };

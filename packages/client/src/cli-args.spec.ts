@@ -23,4 +23,13 @@ test('usage errors say what to type', () => {
 	expect(() => parseArgs(['frobnicate'])).toThrow(/unknown command/);
 	expect(parseArgs([])).toEqual({ command: 'help' });
 	expect(parseArgs(['tail', 'abc'])).toEqual({ command: 'tail', target: 'abc' });
+	expect(() => parseArgs(['tail', 'a', 'b'])).toThrow(/one execution id/);
+});
+
+test('tail: a generated id that starts with "-" is an id, with or without --', () => {
+	expect(parseArgs(['tail', '-znO3l3w3qhzHiyCmN0VNA'])).toEqual({ command: 'tail', target: '-znO3l3w3qhzHiyCmN0VNA' });
+	expect(parseArgs(['tail', '--', '-znO3l3w3qhzHiyCmN0VNA'])).toEqual({ command: 'tail', target: '-znO3l3w3qhzHiyCmN0VNA' });
+	expect(parseArgs(['tail', '--', '--x'])).toEqual({ command: 'tail', target: '--x' });
+	expect(parseArgs(['tail', '--help'])).toEqual({ command: 'help' });
+	expect(() => parseArgs(['tail', '-not/an-id'])).toThrow(/one execution id/);
 });
