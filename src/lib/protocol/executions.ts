@@ -26,7 +26,7 @@ const nameSchema = z.string().trim().min(1, 'must not be empty').max(MAX_NAME_LE
 
 /** `{ name, ...anything }`; a bare string is accepted as shorthand for `{ name }`. */
 const namedSchema = z
-	.union([nameSchema, z.looseObject({ name: nameSchema })])
+	.union([nameSchema, z.looseObject({ name: nameSchema })], { error: (issue) => (issue.input === undefined ? 'is required: a name, or an object with a "name"' : 'must be a name, or an object with a "name"') })
 	.transform((value) => (typeof value === 'string' ? { name: value } : value));
 
 export const agentSchema = z.looseObject({ name: z.string() });

@@ -179,6 +179,16 @@ function withoutProto<T>(record: Record<string, T>): Record<string, T> {
 const asNamed = (value: unknown) => (typeof value === 'string' ? { name: value } : value);
 
 describe('create execution', () => {
+	test('a missing or wrong agent is refused with a sentence saying what it takes', () => {
+		const messageOf = (body: unknown) => {
+			const result = createExecutionSchema.safeParse(body);
+			return result.success ? undefined : result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+		};
+		expect(messageOf({})).toBe('agent: is required: a name, or an object with a "name"');
+		expect(messageOf({ agent: 5 })).toBe('agent: must be a name, or an object with a "name"');
+		expect(messageOf({ agent: { name: '' } })).toBe('agent.name: must not be empty');
+	});
+
 	test('anything: no throw; what is accepted keeps the limits', () => {
 		neverThrows(createExecutionSchema, fc.oneof(anyInputArb, mutate(createArb), mutate(mutate(createArb))), (data) => {
 			if (data.id !== undefined) expect(isId(data.id)).toBe(true);

@@ -105,3 +105,8 @@ describe('ingest, by property', () => {
 		);
 	}, 20_000);
 });
+
+test('a bare array of events is refused with a sentence that shows the batch shape', () => {
+	expect(() => parseEventsBody([{ type: 'output', data: { text: 'x' } }])).toThrow(/bare array of 1 items; send \{"events": \[\.\.\.\]\}/);
+	expect(parseEventsBody({ events: [{ type: 'output', data: { text: 'x' } }] }).inputs).toHaveLength(1);
+});

@@ -93,6 +93,9 @@ export function parseEventsBody(body: unknown): { inputs: EventInput[]; isBatch:
 		if (!result.success) throw invalid('invalid_event', result.error);
 		return { inputs: result.data.events, isBatch };
 	}
+	if (Array.isArray(body)) {
+		throw new RunwatchError('invalid_event', `Body is a bare array of ${body.length} items; send {"events": [...]} for a batch, or one event object`);
+	}
 	const result = eventInputSchema.safeParse(body);
 	if (!result.success) throw invalid('invalid_event', result.error);
 	return { inputs: [result.data], isBatch };
