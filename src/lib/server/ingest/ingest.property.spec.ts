@@ -6,7 +6,7 @@ import { MAX_EVENT_BYTES, MAX_ID_LENGTH } from '../../protocol/limits.js';
 import { anyInputArb, eventInputArb, mutate } from '../../protocol/testing/arbitraries.js';
 import { RunwatchError } from '../errors.js';
 import type { PreparedEvent, Store } from '../store/store.js';
-import { Ingest, parseEventsBody } from './ingest.js';
+import { Ingest, parseEventsBody, unauthorisedIngest } from './ingest.js';
 
 /*
  * What reaches the store, by property: a body either parses into events or is refused with
@@ -109,4 +109,13 @@ describe('ingest, by property', () => {
 test('a bare array of events is refused with a sentence that shows the batch shape', () => {
 	expect(() => parseEventsBody([{ type: 'output', data: { text: 'x' } }])).toThrow(/bare array of 1 items; send \{"events": \[\.\.\.\]\}/);
 	expect(parseEventsBody({ events: [{ type: 'output', data: { text: 'x' } }] }).inputs).toHaveLength(1);
+});
+
+test('a 401 says whether a token came at all, and never echoes it', () => {
+	expect(unauthorisedIngest({}).message).toMatch(/^No ingest token was sent\. Send the ingest token as "Authorization: Bearer <token>"/);
+	expect(unauthorisedIngest({ authorization: 'Basic abc' }).message).toMatch(/^No ingest token was sent\./);
+	const wrong = unauthorisedIngest({ authorization: 'Bearer rw_wrong_secret' });
+	expect(wrong.message).toMatch(/^The bearer token sent is not the ingest token\./);
+	expect(wrong.message).not.toContain('rw_wrong_secret');
+	expect(wrong.code).toBe('unauthorized');
 });

@@ -47,10 +47,12 @@ export function parseExecutionId(raw: string): string {
 	return result.data;
 }
 
-export function unauthorisedIngest(): RunwatchError {
+/** The 401 of ingest: whether a token came at all decides the first words (nothing of it is echoed). */
+export function unauthorisedIngest(credentials: RequestCredentials = {}): RunwatchError {
+	const sent = /^\s*bearer\s+\S/i.test(credentials.authorization ?? '');
 	return new RunwatchError(
 		'unauthorized',
-		'Send the ingest token as "Authorization: Bearer <token>" (see RUNWATCH_INGEST_TOKEN, or the token file in the data directory)'
+		`${sent ? 'The bearer token sent is not the ingest token. ' : 'No ingest token was sent. '}Send the ingest token as "Authorization: Bearer <token>" (see RUNWATCH_INGEST_TOKEN, or the token file in the data directory)`
 	);
 }
 
@@ -118,7 +120,7 @@ export class Ingest {
 	 * (429 with `Retry-After`) while that token is over its rate: before any body is read.
 	 */
 	authorize(credentials: RequestCredentials): void {
-		if (!this.#deps.access.canIngest(credentials)) throw unauthorisedIngest();
+		if (!this.#deps.access.canIngest(credentials)) throw unauthorisedIngest(credentials);
 		this.#deps.rateLimiter?.admit(INGEST_RATE_KEY);
 	}
 
