@@ -6,8 +6,10 @@ import type { Execution } from '../../protocol/executions.js';
 import { SseRelay } from '../sse/relay.js';
 import { LocalBus, type Bus, type BusMessage } from './bus.js';
 import { deliverNews, News } from './news.js';
-import { decodeMessage, decodeMessageBytes, encodeMessage, forWire, RedisBus } from './redis-bus.js';
+import { decodeMessage as decodeBytes, encodeMessage, forWire, RedisBus } from './redis-bus.js';
 import { describeRedisUrl } from './redis-url.js';
+
+const decodeMessage = (payload: string) => decodeBytes(Buffer.from(payload));
 
 const rows = (from: number, to: number) =>
 	Array.from({ length: to - from + 1 }, (_, i) => ({
@@ -38,21 +40,21 @@ describe('wire format', () => {
 		for (const message of messages) expect(decodeMessage(encodeMessage('n', message))).toEqual({ origin: 'n', message });
 	});
 
-	test('from raw bytes: the same message, and rows of executions no one here follows are dropped unread', () => {
+	test('rows of executions no one here follows are dropped unread; everything else is read', () => {
 		const message: BusMessage = { type: 'rows', executionId: 'x', rows: rows(3, 6) };
 		const bytes = Buffer.from(encodeMessage('node1', message));
-		expect(decodeMessageBytes(bytes)).toEqual({ origin: 'node1', message });
-		expect(decodeMessageBytes(bytes, (id) => id === 'x')).toEqual({ origin: 'node1', message });
+		expect(decodeBytes(bytes)).toEqual({ origin: 'node1', message });
+		expect(decodeBytes(bytes, (id) => id === 'x')).toEqual({ origin: 'node1', message });
 		const asked: string[] = [];
 		const unfollowed = (id: string) => (asked.push(id), false);
-		expect(decodeMessageBytes(bytes, unfollowed)).toBeUndefined();
+		expect(decodeBytes(bytes, unfollowed)).toBeUndefined();
 		// Only rows are filtered: everything else reaches the node whoever follows what.
 		const deleted: BusMessage = { type: 'deleted', executionId: 'x' };
-		expect(decodeMessageBytes(Buffer.from(encodeMessage('n', deleted)), unfollowed)).toEqual({ origin: 'n', message: deleted });
+		expect(decodeBytes(Buffer.from(encodeMessage('n', deleted)), unfollowed)).toEqual({ origin: 'n', message: deleted });
 		expect(asked).toEqual(['x']);
 		// A broken row count is still refused when the rows are read.
 		const cut = bytes.subarray(0, bytes.lastIndexOf(10));
-		expect(() => decodeMessageBytes(cut)).toThrow(/3 rows for 4 seqs/);
+		expect(() => decodeBytes(cut)).toThrow(/3 rows for 4 seqs/);
 	});
 
 	test('a row count that does not match its seqs is refused, not half-delivered', () => {

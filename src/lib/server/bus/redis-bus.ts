@@ -36,32 +36,21 @@ export function encodeMessage(origin: string, message: BusMessage): string {
 
 type Head = { n: string; m: BusMessage; s?: number[] };
 
-/** The message a head line and the rows' text after it make (`rowsText` is undefined when there are none). */
-function messageOf(head: Head, rowsText: string | undefined): { origin: string; message: BusMessage } {
+/**
+ * Reads a message from its raw bytes. The rows of an execution `follows` says no one here
+ * follows are never decoded: the message is dropped after its head line (every node receives
+ * every node's events, and most are for executions it has no viewer of).
+ */
+export function decodeMessage(payload: Buffer, follows?: (executionId: string) => boolean): { origin: string; message: BusMessage } | undefined {
+	const newline = payload.indexOf(10);
+	const head = JSON.parse(payload.toString('utf8', 0, newline === -1 ? payload.length : newline)) as Head;
 	if (head.m.type !== 'rows') return { origin: head.n, message: head.m };
+	if (follows && !follows(head.m.executionId)) return undefined;
 	const seqs = head.s ?? [];
-	const texts = rowsText === undefined ? [] : rowsText.split('\n');
+	const texts = newline === -1 ? [] : payload.toString('utf8', newline + 1).split('\n');
 	if (texts.length !== seqs.length) throw new Error(`bus message carries ${texts.length} rows for ${seqs.length} seqs`);
 	const rows: StoredRow[] = seqs.map((seq, i) => ({ seq, json: texts[i]! }));
 	return { origin: head.n, message: { ...head.m, rows } };
-}
-
-export function decodeMessage(payload: string): { origin: string; message: BusMessage } {
-	const newline = payload.indexOf('\n');
-	const head = JSON.parse(newline === -1 ? payload : payload.slice(0, newline)) as Head;
-	return messageOf(head, newline === -1 ? undefined : payload.slice(newline + 1));
-}
-
-/**
- * `decodeMessage` of the raw bytes, except that the rows of an execution `follows` says no one
- * here follows are never decoded: the message is dropped after its head line. Every node
- * receives every node's events, and most are for executions it has no viewer of.
- */
-export function decodeMessageBytes(payload: Buffer, follows?: (executionId: string) => boolean): { origin: string; message: BusMessage } | undefined {
-	const newline = payload.indexOf(10);
-	const head = JSON.parse(payload.toString('utf8', 0, newline === -1 ? payload.length : newline)) as Head;
-	if (head.m.type === 'rows' && follows && !follows(head.m.executionId)) return undefined;
-	return messageOf(head, newline === -1 ? undefined : payload.toString('utf8', newline + 1));
 }
 
 /** `rows` too big to carry inline become a `stored` notice: the other nodes read them from the store. */
@@ -229,9 +218,9 @@ export class RedisBus implements Bus {
 	}
 
 	#receive(payload: Buffer): void {
-		let decoded: ReturnType<typeof decodeMessageBytes>;
+		let decoded: ReturnType<typeof decodeMessage>;
 		try {
-			decoded = decodeMessageBytes(payload, this.#follows);
+			decoded = decodeMessage(payload, this.#follows);
 		} catch (error) {
 			this.#log(`[runwatch] an unreadable bus message was ignored: ${error}`);
 			return;

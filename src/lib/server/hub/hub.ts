@@ -132,7 +132,7 @@ export class Hub {
 		if (topic.subscriptions.size === 0) this.#dropTopic(topic);
 	}
 
-	/** Hands over events that are committed, ascending by seq. Sent on the next tick. */
+	/** Hands over events that are committed, ascending by seq. Sent on the next tick, or LIVE_FRAME_INTERVAL_MS after the last frame. */
 	publish(executionId: string, events: readonly StoredEvent[]): void {
 		if (!this.#topics.has(executionId) || events.length === 0 || this.#closed) return;
 		this.publishRows(
