@@ -7,7 +7,8 @@ import { MAX_OTLP_STRING_CHARS } from '../../protocol/limits.js';
 import { anyInputArb, jsonArb, mutate, trickyKeyArb } from '../../protocol/testing/arbitraries.js';
 import { RunwatchError } from '../errors.js';
 import { checkTraceRequest, decodeBody, readTraceRequest, type OtlpEncoding, type ReceivedSpan } from './decode.js';
-import { decodeTraceRequest, decodeTraceRequestGeneric, encodeTraceRequest } from './proto.js';
+import { decodeTraceRequest, decodeTraceRequestGeneric, decodeTraceRequestWithProtobufjs, encodeTraceRequest } from './proto.js';
+import { readTraceRequestBytes } from './proto-reader.js';
 import type { JsonValue } from './schema.js';
 
 /*
@@ -404,6 +405,53 @@ describe('protobuf conversion', () => {
 				expect(decodeTraceRequest(bytes)).toStrictEqual(decodeTraceRequestGeneric(bytes));
 			}),
 			{ numRuns: 300 }
+		);
+	});
+
+	test('the wire reader reads every such request itself (no fallback), and so does protobufjs', () => {
+		fc.assert(
+			fc.property(request, (object) => {
+				const bytes = encodeTraceRequest(object);
+				const generic = decodeTraceRequestGeneric(bytes);
+				expect(readTraceRequestBytes(bytes)).toStrictEqual(generic);
+				expect(decodeTraceRequestWithProtobufjs(bytes)).toStrictEqual(generic);
+			}),
+			{ numRuns: 300 }
+		);
+	});
+
+	// Near-valid bytes reach the wire reader's edges (wrong wire types, fields given twice, cut
+	// varints and lengths) far more often than random ones: it must make what protobufjs makes, or
+	// leave the request to it.
+	test('valid requests cut, spliced or with bytes changed: the wire reader agrees with protobufjs or leaves it to it', () => {
+		const outcome = (decode: (bytes: Uint8Array) => unknown, bytes: Uint8Array) => {
+			try {
+				return decode(bytes);
+			} catch (error) {
+				return String(error);
+			}
+		};
+		const edit = fc.oneof(
+			fc.record({ kind: fc.constant('set' as const), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }),
+			fc.record({ kind: fc.constant('cut' as const), at: fc.nat() }),
+			fc.record({ kind: fc.constant('repeat' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 40 }) })
+		);
+		fc.assert(
+			fc.property(request, fc.array(edit, { minLength: 1, maxLength: 3 }), (object, edits) => {
+				let bytes = Buffer.from(encodeTraceRequest(object));
+				for (const change of edits) {
+					if (bytes.length === 0) break;
+					const at = change.at % bytes.length;
+					if (change.kind === 'set') bytes[at] = change.byte;
+					else if (change.kind === 'cut') bytes = bytes.subarray(0, at);
+					else bytes = Buffer.concat([bytes.subarray(0, at + change.length), bytes.subarray(at)]);
+				}
+				const generic = outcome(decodeTraceRequestGeneric, bytes);
+				const read = outcome(readTraceRequestBytes, bytes);
+				if (read !== undefined) expect(read).toStrictEqual(generic);
+				expect(outcome(decodeTraceRequest, bytes)).toStrictEqual(generic);
+			}),
+			{ numRuns: 1000 }
 		);
 	});
 

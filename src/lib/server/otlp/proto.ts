@@ -1,4 +1,5 @@
 import protobuf from 'protobufjs';
+import { readTraceRequestBytes } from './proto-reader.js';
 
 /*
  * OTLP/HTTP's binary encoding, through protobufjs (well kept, used by grpc-js; no native code).
@@ -93,8 +94,14 @@ const TO_OBJECT: protobuf.IConversionOptions = { longs: String, bytes: String, d
  * Decodes an `ExportTraceServiceRequest` into the shape of its OTLP/JSON encoding (camelCase
  * fields, int64 as strings, trace and span ids as lowercase hex), so one zod schema checks both
  * encodings. Throws on bytes that are not the message (protobufjs also caps nesting at 100).
+ * Read straight off the wire (proto-reader.ts) when it can be; protobufjs decides the rest.
  */
 export function decodeTraceRequest(bytes: Uint8Array): unknown {
+	return readTraceRequestBytes(bytes) ?? decodeTraceRequestWithProtobufjs(bytes);
+}
+
+/** The same through protobufjs's decode (every request, well formed or not). */
+export function decodeTraceRequestWithProtobufjs(bytes: Uint8Array): unknown {
 	return plainRequest(Request.decode(bytes) as unknown as Message);
 }
 
