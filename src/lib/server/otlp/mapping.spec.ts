@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { eventInputSchema, type EventInput } from '../../protocol/events.js';
 import { MAX_EVENT_BYTES } from '../../protocol/limits.js';
@@ -242,6 +243,29 @@ describe('mapping details', () => {
 
 	test('isoFromNanos keeps milliseconds', () => {
 		expect(isoFromNanos(1_767_323_045_123_999_999n)).toBe('2026-01-02T03:04:05.123Z');
+	});
+
+	// It keeps the text of the last second it wrote: any sequence of times, in the same second or
+	// not, near or far apart, must read as Date would write each of them.
+	test('isoFromNanos writes what Date#toISOString writes, for any fixed64 of nanoseconds, in any order', () => {
+		const nanos = fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.bigInt({ min: 1_767_323_045_000_000_000n, max: 1_767_323_047_000_000_000n }));
+		fc.assert(
+			fc.property(fc.array(nanos, { minLength: 1, maxLength: 20 }), (times) => {
+				for (const time of times) expect(isoFromNanos(time)).toBe(new Date(Number(time / 1_000_000n)).toISOString());
+			}),
+			{ numRuns: 300 }
+		);
+	});
+
+	test('input and output attributes leave `attributes` (a null gives way to a later one); "__proto__" stays an attribute', () => {
+		const attributes = JSON.parse('{"gen_ai.operation.name":"chat","gen_ai.input.messages":null,"gen_ai.prompt":"hi","gen_ai.completion":"[1,2]","__proto__":"kept","x":1}');
+		const [batch] = mapSpans([span({ attributes })]);
+		const [start, end] = batch!.events;
+		expect(start!.data).toEqual({ name: 'step', kind: 'llm', input: 'hi', attributes: JSON.parse('{"gen_ai.operation.name":"chat","__proto__":"kept","x":1}') });
+		expect(Object.hasOwn((start!.data as { attributes: object }).attributes, '__proto__')).toBe(true);
+		expect(end!.data).toMatchObject({ output: [1, 2] });
+		// The span's own attributes are left as they were.
+		expect(Object.keys(attributes)).toHaveLength(6);
 	});
 });
 

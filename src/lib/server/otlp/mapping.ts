@@ -38,6 +38,7 @@ const KIND_BY_OPERATION: Record<string, StepKind> = {
  */
 const INPUT_ATTRIBUTES = ['gen_ai.tool.call.arguments', 'gen_ai.input.messages', 'gen_ai.prompt'];
 const OUTPUT_ATTRIBUTES = ['gen_ai.tool.call.result', 'gen_ai.output.messages', 'gen_ai.completion'];
+const TAKEN_ATTRIBUTES: ReadonlySet<string> = new Set([...INPUT_ATTRIBUTES, ...OUTPUT_ATTRIBUTES]);
 
 /** Sort order of events at the same instant: a step starts before it ends, and the execution ends last. */
 const RANK = { 'step-start': 0, 'step-end': 1, end: 2 } as const;
@@ -55,9 +56,25 @@ export function stepKind(operation: JsonValue | undefined): StepKind {
 	return (typeof operation === 'string' && Object.hasOwn(KIND_BY_OPERATION, operation) && KIND_BY_OPERATION[operation]) || 'custom';
 }
 
-/** Unix nanoseconds → ISO-8601 (milliseconds; the order below uses the full nanoseconds). */
+/** The last second `isoFromNanos` wrote, and its ISO-8601 text up to the milliseconds ("…T03:04:05."). */
+let cachedSecond = Number.NaN;
+let cachedPrefix = '';
+
+/**
+ * Unix nanoseconds → ISO-8601 (milliseconds; the order below uses the full nanoseconds).
+ * `toISOString` cost more than the rest of a span's mapping, and a request's spans mostly share
+ * their seconds: the text of the last second is kept. (Any fixed64 of nanoseconds is before
+ * the year 2555, so the text always has the four-digit year that `slice(0, 20)` assumes.)
+ */
 export function isoFromNanos(nanos: bigint): string {
-	return new Date(Number(nanos / 1_000_000n)).toISOString();
+	const ms = Number(nanos / 1_000_000n);
+	const second = Math.floor(ms / 1000);
+	if (second !== cachedSecond) {
+		cachedPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+		cachedSecond = second;
+	}
+	const millis = ms - second * 1000;
+	return `${cachedPrefix}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
 }
 
 /** Groups a request's spans by trace and maps each trace to one batch of events, ordered by time. */
@@ -146,9 +163,10 @@ function orderEndsOf(spans: readonly ReceivedSpan[]): Map<string, bigint> {
 
 /** One span → `step-start`, `step-end`, and for a root span `agent-complete` or `error`. */
 function spanEvents(span: ReceivedSpan, depth: number, orderEnd: bigint): Timed[] {
-	const attributes = { ...span.attributes };
-	const input = take(attributes, INPUT_ATTRIBUTES);
-	const output = take(attributes, OUTPUT_ATTRIBUTES);
+	const input = take(span.attributes, INPUT_ATTRIBUTES);
+	const output = take(span.attributes, OUTPUT_ATTRIBUTES);
+	// Left out of `attributes` when present: they are the step's input and output.
+	const attributes = input === undefined && output === undefined ? span.attributes : without(span.attributes, TAKEN_ATTRIBUTES);
 	const kind = stepKind(attributes['gen_ai.operation.name']);
 	const name = (span.name.trim() || text(attributes['gen_ai.operation.name']) || 'span').slice(0, MAX_NAME_LENGTH);
 
@@ -191,13 +209,11 @@ function spanEvents(span: ReceivedSpan, depth: number, orderEnd: bigint): Timed[
 	return events;
 }
 
-/** Removes and returns the first of `names` present; a JSON string is parsed (GenAI messages are sent as JSON text). */
+/** The first of `names` present (a null gives way to a later one); a JSON string is parsed (GenAI messages are sent as JSON text). */
 function take(attributes: Record<string, JsonValue>, names: readonly string[]): JsonValue | undefined {
 	let found: JsonValue | undefined;
 	for (const name of names) {
-		if (!Object.hasOwn(attributes, name)) continue;
-		found ??= attributes[name];
-		delete attributes[name];
+		if (Object.hasOwn(attributes, name)) found ??= attributes[name];
 	}
 	if (typeof found === 'string' && /^\s*[[{]/.test(found)) {
 		try {
@@ -207,6 +223,21 @@ function take(attributes: Record<string, JsonValue>, names: readonly string[]): 
 		}
 	}
 	return found;
+}
+
+/**
+ * A copy of `attributes` without `names`. Copied rather than deleted from: an object that loses a
+ * property becomes a slow dictionary, and this one is serialised next.
+ */
+function without(attributes: Record<string, JsonValue>, names: ReadonlySet<string>): Record<string, JsonValue> {
+	const copy: Record<string, JsonValue> = {};
+	for (const key of Object.keys(attributes)) {
+		if (names.has(key)) continue;
+		// "__proto__" is an attribute like any other: an own property, as the spread copy makes it.
+		if (key === '__proto__') Object.defineProperty(copy, key, { value: attributes[key], enumerable: true, writable: true, configurable: true });
+		else copy[key] = attributes[key]!;
+	}
+	return copy;
 }
 
 function tokens(value: JsonValue | undefined): number | undefined {
