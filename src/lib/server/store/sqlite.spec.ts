@@ -107,6 +107,40 @@ describe('migrations and durability', () => {
 		db.close();
 	});
 
+	// Migration 7 rebuilt `events` as a rowid table: a database from before keeps every event,
+	// its order, its seq and its ids (a retried event is still a duplicate), and appends go on.
+	test('a database written before events had a rowid keeps its events, seqs and ids', async () => {
+		await store.close();
+		rmSync(file);
+		const old = new Database(file);
+		for (const [v, sql] of SQLITE_MIGRATIONS.slice(0, 6).entries()) {
+			old.exec(sql);
+			old.pragma(`user_version = ${v + 1}`);
+		}
+		expect(old.prepare("SELECT sql FROM sqlite_schema WHERE name = 'events'").pluck().get()).toMatch(/WITHOUT ROWID/);
+		old.prepare(`INSERT INTO executions (id, agent_name, agent, metadata, created_at, updated_at, status, last_seq) VALUES ('old', 'a', '{"name":"a"}', '{}', '2025-01-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z', 'running', 3)`).run();
+		const insert = old.prepare('INSERT INTO events (execution_id, seq, id, type, json) VALUES (?, ?, ?, ?, ?)');
+		for (const seq of [3, 1, 2]) {
+			insert.run('old', seq, `e${seq}`, 'output', JSON.stringify({ id: `e${seq}`, type: 'output', ts: '2025-01-01T00:00:01.000Z', seq, data: { text: `e${seq}` } }));
+		}
+		old.close();
+
+		store = createSqliteStore({ file });
+		expect((await store.readEvents('old', 0, 10)).map((e) => [e.seq, e.id])).toEqual([[1, 'e1'], [2, 'e2'], [3, 'e3']]);
+		const again = await store.appendEvents('old', events(['e2', 'e4']));
+		expect(again.results).toEqual([
+			{ id: 'e2', seq: 2, duplicate: true },
+			{ id: 'e4', seq: 4, duplicate: false }
+		]);
+		await store.close();
+		const db = new Database(file, { readonly: true });
+		expect(db.prepare("SELECT sql FROM sqlite_schema WHERE name = 'events'").pluck().get()).not.toMatch(/WITHOUT ROWID/);
+		expect(db.prepare('SELECT name FROM sqlite_schema WHERE tbl_name = ? AND type = ? ORDER BY name').pluck().all('events', 'index')).toEqual(['events_by_id', 'events_by_seq']);
+		expect(db.pragma('foreign_key_check')).toEqual([]);
+		db.close();
+		store = createSqliteStore({ file: ':memory:' });
+	});
+
 	test('refuses a database from a newer schema', async () => {
 		await store.close();
 		const db = new Database(file);

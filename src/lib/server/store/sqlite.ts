@@ -473,6 +473,10 @@ function migrate(db: Database.Database): void {
 			`The database was written by a newer Runwatch (schema ${version}, this one knows ${SQLITE_MIGRATIONS.length}). Upgrade Runwatch.`
 		);
 	}
+	// An existing database says so: some upgrades copy a table, which takes a while when it is big.
+	const upgrading = version > 0 && version < SQLITE_MIGRATIONS.length;
+	const started = Date.now();
+	if (upgrading) console.log(`[runwatch] upgrading ${db.name} from schema ${version} to ${SQLITE_MIGRATIONS.length}…`);
 	for (let v = version; v < SQLITE_MIGRATIONS.length; v++) {
 		db.transaction(() => {
 			// Read again under the write lock: another process starting on the same file at the
@@ -482,4 +486,5 @@ function migrate(db: Database.Database): void {
 			db.pragma(`user_version = ${v + 1}`);
 		}).immediate();
 	}
+	if (upgrading) console.log(`[runwatch] upgraded in ${Date.now() - started} ms`);
 }
