@@ -193,6 +193,27 @@ describe('mapping details', () => {
 		expect((events[3]!.data as { durationMs: number }).durationMs).toBeCloseTo(30.4, 6);
 	});
 
+	// Seen with the README's example: the root starts at 899.9 ms (stamped 899), runs 5.1 ms (ends
+	// "904.1"); a child starts at 905.0 (stamped 905), before the root really ended.
+	test('a child stamped as starting after its parent ended still starts and ends inside it, before the execution ends', () => {
+		const events = mapSpans([
+			span({ spanId: '1'.repeat(16), startNanos: 899_000_000n, endNanos: 904_100_000n }),
+			span({ spanId: '2'.repeat(16), parentSpanId: '1'.repeat(16), startNanos: 903_000_000n, endNanos: 903_500_000n }),
+			span({ spanId: '3'.repeat(16), parentSpanId: '1'.repeat(16), startNanos: 905_000_000n, endNanos: 905_040_000n })
+		])[0]!.events;
+		expect(events.map((event) => event.id)).toEqual([
+			'otel-1111111111111111-start',
+			'otel-2222222222222222-start',
+			'otel-2222222222222222-end',
+			'otel-3333333333333333-start',
+			'otel-3333333333333333-end',
+			'otel-1111111111111111-end',
+			'otel-1111111111111111-complete'
+		]);
+		// Times stay as sent.
+		expect(events[3]!.ts).toBe(isoFromNanos(905_000_000n));
+	});
+
 	test('order follows nanoseconds even within one millisecond', () => {
 		const events = mapSpans([
 			span({ spanId: '2'.repeat(16), parentSpanId: '1'.repeat(16), startNanos: 1_000_000_900n, endNanos: 1_000_000_950n }),

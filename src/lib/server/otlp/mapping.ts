@@ -142,7 +142,9 @@ function depthsOf(spans: readonly ReceivedSpan[]): Map<string, number> {
  * The JS SDK times each span on its own clock (a start in whole milliseconds plus a
  * high-resolution duration), so a child ending just before its parent can be stamped a fraction
  * of a millisecond after it; a step's end (and the execution's) must still come after its
- * children's. Only the order uses this; every event keeps its span's own time.
+ * children's. Likewise a child that starts within a millisecond of its parent's end can be
+ * stamped as starting after it: `spanEvents` orders a start no later than the span's order end.
+ * Only the order uses this; every event keeps its span's own time.
  */
 function orderEndsOf(spans: readonly ReceivedSpan[]): Map<string, bigint> {
 	const byId = new Map(spans.map((span) => [span.spanId, span]));
@@ -193,7 +195,7 @@ function spanEvents(span: ReceivedSpan, depth: number, orderEnd: bigint): Timed[
 	const startJson = fit(startData, ['attributes', 'input']);
 	const endJson = fit(endData, ['output']);
 	const events: Timed[] = [
-		{ nanos: span.startNanos, rank: RANK['step-start'], depth, event: { id: `otel-${span.spanId}-start`, type: 'step-start', ts: start, ...step, data: startData }, dataJson: startJson },
+		{ nanos: span.startNanos < orderEnd ? span.startNanos : orderEnd, rank: RANK['step-start'], depth, event: { id: `otel-${span.spanId}-start`, type: 'step-start', ts: start, ...step, data: startData }, dataJson: startJson },
 		{ nanos: orderEnd, rank: RANK['step-end'], depth: -depth, event: { id: `otel-${span.spanId}-end`, type: 'step-end', ts: end, ...step, data: endData }, dataJson: endJson }
 	];
 	if (!span.parentSpanId) {
