@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -198,3 +200,54 @@ describe('POST /v1/traces by hand', () => {
 		expect((await request(server, 'GET', `/api/executions/${traceId}`)).body.execution.lastSeq).toBe(3);
 	});
 });
+
+// The README's OpenTelemetry example is what a new user copies first: it runs here as written,
+// with the environment the README gives it.
+test("the README's OpenTelemetry example, as written, makes a completed execution with its steps and usage", async () => {
+	const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+	const marker = readme.indexOf('<!-- tests/integration/otlp.test.ts runs this block as written -->');
+	expect(marker).toBeGreaterThan(0);
+	const block = /```js\n([\s\S]*?)```/.exec(readme.slice(marker))![1]!;
+	// Inside the checkout, so that its imports resolve to the OpenTelemetry packages installed here.
+	const dir = mkdtempSync(join(ROOT, '.test-readme-'));
+	try {
+		writeFileSync(join(dir, 'otel-agent.mjs'), block);
+		const { stdout } = await promisify(execFile)(process.execPath, ['otel-agent.mjs'], {
+			cwd: dir,
+			timeout: 60_000,
+			env: {
+				PATH: process.env.PATH ?? '',
+				RUNWATCH_URL: server.url,
+				OTEL_EXPORTER_OTLP_ENDPOINT: server.url,
+				OTEL_EXPORTER_OTLP_HEADERS: `Authorization=Bearer%20${server.token}`
+			}
+		});
+		const url = /^watch at (\S+)$/m.exec(stdout)![1]!;
+		const traceId = url.split('/executions/')[1]!;
+		expect(url).toBe(`${server.url}/executions/${traceId}`);
+		const { execution } = (await request(server, 'GET', `/api/executions/${traceId}`)).body;
+		expect(execution).toMatchObject({ status: 'completed', agent: { name: 'researcher' }, usage: { inputTokens: 1200, outputTokens: 300 } });
+		const events = (await readAllEvents(server, traceId)) as unknown as StoredEvent[];
+		expect(steps(events)).toEqual([
+			{ name: 'chat gpt-4.1', kind: 'llm', parent: 'researcher', error: undefined },
+			{ name: 'execute_tool search', kind: 'tool', parent: 'researcher', error: undefined },
+			{ name: 'researcher', kind: 'agent', parent: undefined, error: undefined }
+		]);
+		// In order: each step inside its parent, the execution's end last (the SDK's millisecond
+		// starts can stamp the tool as starting after the agent's end; the order must not follow).
+		expect(events.map((e) => (e.type === 'step-start' ? e.data.name : e.type))).toEqual([
+			'researcher',
+			'chat gpt-4.1',
+			'step-end',
+			'execute_tool search',
+			'step-end',
+			'step-end',
+			'agent-complete'
+		]);
+		expect(events.find((e) => e.type === 'step-end' && e.data.output)?.data.output).toEqual(['rayleigh scattering']);
+		// The page the URL names renders.
+		expect((await fetch(url)).status).toBe(200);
+	} finally {
+		rmSync(dir, { recursive: true, force: true });
+	}
+}, 90_000);
