@@ -15,11 +15,12 @@ import { ROOT, TestServer } from '../helpers/server.js';
 const AGENT = new URL('./fixtures/otlp-agent.mjs', import.meta.url).pathname;
 
 let server: TestServer;
+let routed: TestServer;
 beforeAll(async () => {
-	server = await TestServer.start();
+	[server, routed] = await Promise.all([TestServer.start(), TestServer.start({ env: { RUNWATCH_INGEST_FAST_PATH: 'off' } })]);
 });
 afterAll(async () => {
-	await server?.cleanup();
+	await Promise.all([server?.cleanup(), routed?.cleanup()]);
 });
 
 /** Runs the agent with the environment a user would set; resolves with its trace id. */
@@ -124,9 +125,14 @@ describe('the OpenTelemetry SDK, configured by OTEL_* variables', () => {
 	});
 });
 
-describe('POST /v1/traces by hand', () => {
+// Both ways in: the Node fast path (the default) and the SvelteKit route (`vite dev`, and
+// production with RUNWATCH_INGEST_FAST_PATH=off); the same answers from both.
+describe.each([
+	['the Node fast path', () => server],
+	['the SvelteKit route', () => routed]
+])('POST /v1/traces by hand, through %s', (_name, target) => {
 	const post = (body: BodyInit, headers: Record<string, string>, auth = true) =>
-		fetch(`${server.url}/v1/traces`, { method: 'POST', body, headers: { ...(auth ? server.auth : {}), ...headers } });
+		fetch(`${target().url}/v1/traces`, { method: 'POST', body, headers: { ...(auth ? target().auth : {}), ...headers } });
 	const JSON_TYPE = { 'content-type': 'application/json' };
 	const span = (overrides: Record<string, unknown> = {}) => ({
 		traceId: 'e'.repeat(32),
@@ -168,7 +174,7 @@ describe('POST /v1/traces by hand', () => {
 		expect(await response.json()).toEqual({
 			partialSuccess: { rejectedSpans: 1, errorMessage: expect.stringMatching(/spans\.1: endTimeUnixNano/) }
 		});
-		const { body } = await request(server, 'GET', `/api/executions/${'e'.repeat(32)}`);
+		const { body } = await request(target(), 'GET', `/api/executions/${'e'.repeat(32)}`);
 		expect(body.execution).toMatchObject({ agent: { name: 'otel' }, status: 'completed', lastSeq: 3 });
 	});
 
@@ -197,7 +203,7 @@ describe('POST /v1/traces by hand', () => {
 		const response = await post(gzipSync(traces(span({ traceId }))), { ...JSON_TYPE, 'content-encoding': 'gzip' });
 		expect(response.status).toBe(200);
 		expect(await response.json()).toEqual({});
-		expect((await request(server, 'GET', `/api/executions/${traceId}`)).body.execution.lastSeq).toBe(3);
+		expect((await request(target(), 'GET', `/api/executions/${traceId}`)).body.execution.lastSeq).toBe(3);
 	});
 });
 

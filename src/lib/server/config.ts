@@ -31,7 +31,7 @@ export interface RunwatchConfig {
 	/** Prefix of every Redis channel (`RUNWATCH_REDIS_PREFIX`, default `runwatch:`): one Redis, several deployments. */
 	redisPrefix: string;
 	/**
-	 * Whether the Node entry takes `POST .../events` and the SSE streams before SvelteKit
+	 * Whether the Node entry takes `POST .../events`, `POST /v1/traces` and the SSE streams before SvelteKit
 	 * (default on; `RUNWATCH_INGEST_FAST_PATH=off` sends them through the SvelteKit routes, as
 	 * `vite dev` does).
 	 */

@@ -8,6 +8,7 @@ import { createStore } from './store/create.js';
 import type { Store } from './store/store.js';
 import { WsServer } from './ws/ws-server.js';
 import { tryFastIngest } from './http/fast-ingest.js';
+import { tryFastTraces } from './otlp/export.js';
 import { tryNodeSse } from './sse/node-stream.js';
 import { Ingest } from './ingest/ingest.js';
 import { Retention } from './retention/retention.js';
@@ -59,8 +60,8 @@ export interface Runtime {
 	/** Throws `shutting_down` once shutdown has begun (new streams would only be cut again). */
 	assertAcceptingViewers(): void;
 	/**
-	 * Takes `POST /api/executions/:id/events` before SvelteKit (the Node entry calls it for every
-	 * request); false for anything else.
+	 * Takes `POST /api/executions/:id/events`, `POST /v1/traces` and the SSE streams before
+	 * SvelteKit (the Node entry calls it for every request); false for anything else.
 	 */
 	handleFastPath(request: IncomingMessage, response: ServerResponse): boolean;
 	/** Lines to print once the server listens on `url`. */
@@ -163,7 +164,10 @@ export async function createRuntime(config: RunwatchConfig): Promise<Runtime> {
 			return draining;
 		},
 		handleFastPath(request, response) {
-			return config.ingestFastPath && (tryFastIngest(ingest, request, response) || tryNodeSse(runtime, request, response));
+			return (
+				config.ingestFastPath &&
+				(tryFastIngest(ingest, request, response) || tryFastTraces(ingest, request, response) || tryNodeSse(runtime, request, response))
+			);
 		},
 		assertAcceptingViewers() {
 			if (draining) throw new RunwatchError('shutting_down', 'Server is shutting down; reconnect in a moment');

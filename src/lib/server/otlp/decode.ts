@@ -46,11 +46,21 @@ export async function readTraceRequest(
 	source: Omit<BodySource, 'contentType'> & { contentEncoding: string | null | undefined },
 	encoding: OtlpEncoding
 ): Promise<TraceRequest> {
-	const contentEncoding = (source.contentEncoding ?? 'identity').trim().toLowerCase();
+	const contentEncoding = contentEncodingOf(source.contentEncoding);
+	return readTraceBytes(await readBodyBytes(source, MAX_OTLP_BODY_BYTES), contentEncoding, encoding);
+}
+
+/** A request's Content-Encoding, `gzip` or `identity` (none); anything else is refused (415) before the body is read. */
+export function contentEncodingOf(header: string | null | undefined): 'gzip' | 'identity' {
+	const contentEncoding = (header ?? 'identity').trim().toLowerCase();
 	if (contentEncoding !== 'gzip' && contentEncoding !== 'identity') {
 		throw new RunwatchError('unsupported_media_type', `Content-Encoding "${contentEncoding}" is not supported; send gzip or nothing`);
 	}
-	let bytes = await readBodyBytes(source, MAX_OTLP_BODY_BYTES);
+	return contentEncoding;
+}
+
+/** `readTraceRequest` once the body is read (within MAX_OTLP_BODY_BYTES): gzip undone, decoded, checked. */
+export async function readTraceBytes(bytes: Buffer, contentEncoding: 'gzip' | 'identity', encoding: OtlpEncoding): Promise<TraceRequest> {
 	if (contentEncoding === 'gzip') bytes = await inflate(bytes);
 	return checkTraceRequest(decodeBody(bytes, encoding));
 }

@@ -1,13 +1,15 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { MAX_BATCH_EVENTS } from '../../protocol/limits.js';
+import { MAX_BATCH_EVENTS, MAX_OTLP_BODY_BYTES } from '../../protocol/limits.js';
 import { RunwatchError } from '../errors.js';
 import { Access } from '../access/access.js';
 import { Hub } from '../hub/hub.js';
 import { Ingest } from '../ingest/ingest.js';
 import { createSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
-import { exportTraces } from './export.js';
+import { exportTraces, tryFastTraces } from './export.js';
 import { decodeRpcStatus, decodeTraceResponse } from './proto.js';
 import { agentTrace, jsonBytes, protobufBytes } from './testing/sdk-spans.js';
 
@@ -181,5 +183,73 @@ describe('exportTraces refusals (a google.rpc.Status in the request’s encoding
 		expect(response.status).toBe(503);
 		expect(response.headers.get('retry-after')).toBe('1');
 		expect(decodeRpcStatus(await bytesOf(response))).toMatchObject({ code: 14 });
+	});
+});
+
+// The production server takes POST /v1/traces before SvelteKit (`tryFastTraces`, on a real Node
+// HTTP server here): every answer must be the route's, byte for byte.
+describe('tryFastTraces: the Node path answers as the route does', () => {
+	let server: Server;
+	let base: string;
+	beforeEach(async () => {
+		server = createServer((request, response) => {
+			if (!tryFastTraces(ingest, request, response)) response.writeHead(404).end('not taken');
+		});
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+		base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+	});
+	afterEach(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+	/** The same request through the route (`exportTraces`) and the Node path; both answers. */
+	async function both(body: Uint8Array | string, headers: Record<string, string>, token: string | null = TOKEN) {
+		const route = await post(body, headers, token);
+		const node = await fetch(`${base}/v1/traces`, {
+			method: 'POST',
+			body: typeof body === 'string' ? body : new Uint8Array(body),
+			headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) }
+		});
+		const answer = async (response: Response) => ({
+			status: response.status,
+			type: response.headers.get('content-type'),
+			retryAfter: response.headers.get('retry-after'),
+			body: Buffer.from(await response.arrayBuffer()).toString('base64')
+		});
+		return { route: await answer(route), node: await answer(node) };
+	}
+
+	test('a trace in protobuf, in gzipped JSON, and again (stored once): the same 200s; the events stored once', async () => {
+		const { spans, traceId } = await agentTrace();
+		const protobuf = await both(protobufBytes(spans), PROTOBUF_TYPE);
+		expect(protobuf.node).toEqual(protobuf.route);
+		expect(protobuf.node.status).toBe(200);
+		const json = await both(gzipSync(jsonBytes(spans)), { ...JSON_TYPE, 'content-encoding': 'gzip' });
+		expect(json.node).toEqual(json.route);
+		expect(json.node.status).toBe(200);
+		expect((await store.readEvents(traceId, 0, 100)).map((event) => event.seq)).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
+	});
+
+	test('refusals: no token, a wrong type, an unknown Content-Encoding, a body too big, not OTLP at all', async () => {
+		const { spans } = await agentTrace();
+		const cases: [Uint8Array | string, Record<string, string>, string | null][] = [
+			[protobufBytes(spans), PROTOBUF_TYPE, null],
+			[jsonBytes(spans), { 'content-type': 'text/plain' }, TOKEN],
+			[jsonBytes(spans), { ...JSON_TYPE, 'content-encoding': 'br' }, TOKEN],
+			[new Uint8Array(MAX_OTLP_BODY_BYTES + 1), PROTOBUF_TYPE, TOKEN],
+			['{"resourceSpans": 3}', JSON_TYPE, TOKEN],
+			[new Uint8Array([0xff, 0xff, 0xff]), PROTOBUF_TYPE, TOKEN]
+		];
+		const statuses = [];
+		for (const [body, headers, token] of cases) {
+			const { route, node } = await both(body, headers, token);
+			expect(node).toEqual(route);
+			statuses.push(node.status);
+		}
+		expect(statuses).toEqual([401, 415, 415, 413, 400, 400]);
+	});
+
+	test('only POST /v1/traces is taken (a query string allowed)', async () => {
+		expect((await fetch(`${base}/v1/traces`)).status).toBe(404);
+		expect((await fetch(`${base}/v1/tracesx`, { method: 'POST', body: '{}', headers: JSON_TYPE })).status).toBe(404);
+		expect((await fetch(`${base}/v1/traces?x=1`, { method: 'POST', body: '{}', headers: { ...JSON_TYPE, authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
 	});
 });

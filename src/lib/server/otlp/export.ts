@@ -1,7 +1,10 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MAX_OTLP_BODY_BYTES } from '../../protocol/limits.js';
+import { credentialsOf, credentialsOfNode, type RequestCredentials } from '../access/credentials.js';
 import { errorPayload, RunwatchError } from '../errors.js';
-import { credentialsOf } from '../access/credentials.js';
+import { readNodeBody } from '../http/body.js';
 import type { Ingest } from '../ingest/ingest.js';
-import { encodingOf, readTraceRequest, type OtlpEncoding } from './decode.js';
+import { contentEncodingOf, encodingOf, readTraceBytes, readTraceRequest, type OtlpEncoding, type TraceRequest } from './decode.js';
 import { mapSpans } from './mapping.js';
 import { encodeRpcStatus, encodeTraceResponse, type PartialSuccess } from './proto.js';
 
@@ -15,6 +18,21 @@ const CONTENT_TYPES: Record<OtlpEncoding, string> = { json: 'application/json', 
 const RPC_CODES: Record<number, number> = { 400: 3, 401: 16, 403: 7, 404: 5, 413: 8, 415: 3, 429: 8, 503: 14 };
 const RPC_INTERNAL = 13;
 
+/** An OTLP/HTTP export however it arrived (a Fetch `Request` or a Node request). */
+export interface TraceExport {
+	contentType: string | null | undefined;
+	credentials: RequestCredentials;
+	/** Reads, decodes and checks the body (called only once the token and the type are accepted). */
+	read(encoding: OtlpEncoding): Promise<TraceRequest>;
+}
+
+/** The answer, for either way out. */
+export interface TraceExportAnswer {
+	status: number;
+	headers: Record<string, string>;
+	body: string | Uint8Array<ArrayBuffer>;
+}
+
 /**
  * `POST /v1/traces`: an OTLP/HTTP trace export, in JSON or protobuf, maybe gzipped. Token first
  * (nobody unauthorised is read), then the body; each trace goes to its execution through the
@@ -22,27 +40,17 @@ const RPC_INTERNAL = 13;
  * `ExportTraceServiceResponse` (with `partialSuccess` when spans were refused), else a
  * `google.rpc.Status` with 400, 401, 413, 415 or 503 (+ Retry-After).
  */
-export async function exportTraces(
-	ingest: Pick<Ingest, 'authorize' | 'createAndAppendMany'>,
-	request: Request
-): Promise<Response> {
-	const encoding = encodingOf(request.headers.get('content-type'));
+export async function answerTraceExport(ingest: Pick<Ingest, 'authorize' | 'createAndAppendMany'>, request: TraceExport): Promise<TraceExportAnswer> {
+	const encoding = encodingOf(request.contentType);
 	try {
-		ingest.authorize(credentialsOf(request));
+		ingest.authorize(request.credentials);
 		if (!encoding) {
 			throw new RunwatchError(
 				'unsupported_media_type',
-				`Send OTLP/HTTP as "application/x-protobuf" or "application/json"${request.headers.get('content-type') ? ` (got "${request.headers.get('content-type')}")` : ''}`
+				`Send OTLP/HTTP as "application/x-protobuf" or "application/json"${request.contentType ? ` (got "${request.contentType}")` : ''}`
 			);
 		}
-		const received = await readTraceRequest(
-			{
-				contentLength: request.headers.get('content-length'),
-				contentEncoding: request.headers.get('content-encoding'),
-				body: request.body
-			},
-			encoding
-		);
+		const received = await request.read(encoding);
 		let rejected = received.rejected;
 		const rejections = [...received.rejections];
 		// Every trace of the request in one store transaction. A trace refused for what it holds
@@ -70,19 +78,60 @@ export async function exportTraces(
 	}
 }
 
+/** The SvelteKit route's way in (`vite dev`, and production with `RUNWATCH_INGEST_FAST_PATH=off`). */
+export async function exportTraces(ingest: Pick<Ingest, 'authorize' | 'createAndAppendMany'>, request: Request): Promise<Response> {
+	const { status, headers, body } = await answerTraceExport(ingest, {
+		contentType: request.headers.get('content-type'),
+		credentials: credentialsOf(request),
+		read: (encoding) =>
+			readTraceRequest(
+				{ contentLength: request.headers.get('content-length'), contentEncoding: request.headers.get('content-encoding'), body: request.body },
+				encoding
+			)
+	});
+	return new Response(body, { status, headers });
+}
+
+/**
+ * `POST /v1/traces` straight from Node's HTTP server, before SvelteKit, as `fast-ingest.ts` takes
+ * the events endpoint: the same `answerTraceExport`, with the body read from the Node stream
+ * (SvelteKit's web-stream wrapper and per-request work cost about a twentieth of an export).
+ * Returns false, touching nothing, for any other request.
+ */
+export function tryFastTraces(ingest: Pick<Ingest, 'authorize' | 'createAndAppendMany'>, request: IncomingMessage, response: ServerResponse): boolean {
+	if (request.method !== 'POST') return false;
+	const url = request.url ?? '';
+	const query = url.indexOf('?');
+	if ((query < 0 ? url : url.slice(0, query)) !== '/v1/traces') return false;
+	void (async () => {
+		const { status, headers, body } = await answerTraceExport(ingest, {
+			contentType: request.headers['content-type'],
+			credentials: credentialsOfNode(request),
+			read: async (encoding) => {
+				const contentEncoding = contentEncodingOf(request.headers['content-encoding']);
+				return readTraceBytes(await readNodeBody(request, MAX_OTLP_BODY_BYTES), contentEncoding, encoding);
+			}
+		});
+		if (response.headersSent || response.destroyed) return;
+		response.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
+		response.end(body);
+	})();
+	return true;
+}
+
 function describeRejections(rejected: number, rejections: string[]): string {
 	const listed = rejections.join('; ');
 	return `${rejected} span${rejected === 1 ? '' : 's'} refused: ${listed}${rejections.length < rejected ? '; …' : ''}`;
 }
 
-function answer(encoding: OtlpEncoding, status: number, partialSuccess: PartialSuccess | undefined): Response {
+function answer(encoding: OtlpEncoding, status: number, partialSuccess: PartialSuccess | undefined): TraceExportAnswer {
 	const body = encoding === 'json' ? JSON.stringify(partialSuccess ? { partialSuccess } : {}) : encodeTraceResponse(partialSuccess);
-	return new Response(body, { status, headers: { 'content-type': CONTENT_TYPES[encoding] } });
+	return { status, headers: { 'content-type': CONTENT_TYPES[encoding] }, body };
 }
 
-function failure(encoding: OtlpEncoding, error: unknown): Response {
+function failure(encoding: OtlpEncoding, error: unknown): TraceExportAnswer {
 	const { status, body, headers } = errorPayload(error);
 	const rpcStatus = { code: RPC_CODES[status] ?? RPC_INTERNAL, message: body.error.message };
 	const payload = encoding === 'json' ? JSON.stringify(rpcStatus) : encodeRpcStatus(rpcStatus);
-	return new Response(payload, { status, headers: { ...headers, 'content-type': CONTENT_TYPES[encoding] } });
+	return { status, headers: { ...headers, 'content-type': CONTENT_TYPES[encoding] }, body: payload };
 }
