@@ -190,13 +190,15 @@ class Wire {
 	}
 }
 
-function unsignedString(low: number, high: number): string {
+/** A 64-bit unsigned integer, from its two unsigned 32-bit halves, in decimal (exact). */
+export function unsignedString(low: number, high: number): string {
 	// Exact as a double below 2^53.
 	if (high < 0x200000) return String(high * 4294967296 + low);
 	return ((BigInt(high) << 32n) | BigInt(low)).toString();
 }
 
-function signedString(low: number, high: number): string {
+/** The same for a signed (two's complement) one. */
+export function signedString(low: number, high: number): string {
 	if (high < 0x200000) return String(high * 4294967296 + low);
 	if (high >= 0xffe00000) return String((high - 4294967296) * 4294967296 + low); // negative, above -2^53
 	return BigInt.asIntN(64, (BigInt(high) << 32n) | BigInt(low)).toString();

@@ -1,5 +1,5 @@
 import protobuf from 'protobufjs';
-import { readTraceRequestBytes } from './proto-reader.js';
+import { readTraceRequestBytes, signedString, unsignedString } from './proto-reader.js';
 
 /*
  * OTLP/HTTP's binary encoding, through protobufjs (well kept, used by grpc-js; no native code).
@@ -123,11 +123,7 @@ const many = (m: Message, field: string) => (m[field] as Message[] | undefined)?
 function longString(value: unknown): string {
 	if (typeof value === 'number') return String(value);
 	const { low, high, unsigned } = value as { low: number; high: number; unsigned: boolean };
-	const hi = unsigned ? high >>> 0 : high | 0;
-	// Exact as a double below 2^53 in magnitude: most times and every usual int.
-	if (hi < 0x200000 && hi >= -0x200000) return String(hi * 4294967296 + (low >>> 0));
-	const bits = (BigInt(high >>> 0) << 32n) | BigInt(low >>> 0);
-	return (unsigned ? bits : BigInt.asIntN(64, bits)).toString();
+	return unsigned ? unsignedString(low >>> 0, high >>> 0) : signedString(low >>> 0, high >>> 0);
 }
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
