@@ -7,6 +7,9 @@ export default defineConfig({
 	// The client package's CommonJS modules (`.cts`: the `runwatch` command's entry and what it
 	// loads before printing its URL) are TypeScript too, for its unit tests.
 	oxc: { include: /\.(m?ts|cts|[jt]sx)$/ },
+	// Rolldown warns (PLUGIN_TIMINGS) when plugins take most of a build: here SvelteKit's own
+	// compile step always does. Informational only, and it read like a problem in every build's output.
+	build: { rolldownOptions: { checks: { bundlerTimings: false } } },
 	test: {
 		projects: [
 			{
