@@ -115,6 +115,11 @@ export function executionFeedStore(
 		let stopped = false;
 		/** Deleted while this page is open: a page read in flight must not bring them back. */
 		const deleted = new Set<string>();
+		/**
+		 * What the feed brought during each page read in flight: the read may have been answered
+		 * before an execution was created, and must not drop it (it is applied again on top).
+		 */
+		const readsInFlight = new Set<Map<string, Execution>>();
 		const update = (next: ExecutionFeed) => {
 			feed = next;
 			set(feed);
@@ -125,6 +130,8 @@ export function executionFeedStore(
 		);
 
 		async function refresh(): Promise<void> {
+			const duringRead = new Map<string, Execution>();
+			readsInFlight.add(duringRead);
 			try {
 				const response = await (options.fetch ?? fetch)(`/api/executions?${filtersQuery(filters)}`, {
 					headers: { accept: 'application/json' }
@@ -135,16 +142,19 @@ export function executionFeedStore(
 				batcher.flush();
 				// Anything the feed delivered meanwhile may be newer than this read: keep the later copy.
 				const known = new Map(feed.executions.map((execution) => [execution.id, execution]));
-				const executions = page.executions
+				const read = page.executions
 					.filter((execution) => !deleted.has(execution.id))
 					.map((execution) => {
 						const held = known.get(execution.id);
 						return held ? later(execution, held) : execution;
 					});
+				const executions = mergeExecutions(read, [...duringRead.values()].filter((execution) => !deleted.has(execution.id)), filters);
 				update({ executions, nextCursor: page.nextCursor, refreshError: null });
 			} catch (e) {
 				if (stopped) return;
 				update({ ...feed, refreshError: `Could not refresh the list: ${e instanceof Error ? e.message : String(e)}` });
+			} finally {
+				readsInFlight.delete(duringRead);
 			}
 		}
 
@@ -152,6 +162,7 @@ export function executionFeedStore(
 		const unsubscribe = connection.subscribeExecutions({
 			onExecution: (execution) => {
 				deleted.delete(execution.id); // news after a delete: created again under that id
+				for (const duringRead of readsInFlight) duringRead.set(execution.id, execution);
 				batcher.push([execution]);
 			},
 			onDeleted: (executionId) => {

@@ -280,6 +280,33 @@ describe('executionFeedStore', () => {
 		expect(t.sentOf('unsubscribe-executions')).toHaveLength(1);
 	});
 
+	// Seen in CI: the list page subscribes, its page read is answered, an execution is created and
+	// its summary arrives live, then the (older) read is applied: the new row must stay.
+	it('an execution created while a page read is in flight stays when the older read lands', async () => {
+		const { factory, connection, frames } = setup();
+		const a = execution({ id: 'a', status: 'running', lastSeq: 1, createdAt: '2025-01-01T00:00:01.000Z' });
+		let answer: (response: Response) => void = () => {};
+		const fetchList = (() => new Promise<Response>((resolve) => (answer = resolve))) as unknown as typeof fetch;
+		const store = executionFeedStore({ executions: [a], nextCursor: null }, { limit: 50 }, { connection, schedule: frames.schedule, fetch: fetchList });
+		const stop = store.subscribe(() => {});
+		const t = factory.last;
+		t.open();
+		t.receive({ type: 'executions-subscribed' }); // a page read starts (answered below, late)
+		const created = execution({ id: 'new', status: 'pending', lastSeq: 0, createdAt: '2025-01-01T00:00:05.000Z' });
+		t.receive({ type: 'execution', execution: created });
+		frames.run();
+		expect(get(store).executions.map((e) => e.id)).toEqual(['new', 'a']);
+		answer(listResponse([{ ...a, lastSeq: 2 }])); // read before it was created
+		await vi.waitFor(() => expect(get(store).executions.find((e) => e.id === 'a')?.lastSeq).toBe(2));
+		expect(get(store).executions.map((e) => e.id)).toEqual(['new', 'a']);
+		// A later read that has it changes nothing; the feed after it still applies.
+		t.receive({ type: 'executions-subscribed' });
+		answer(listResponse([created, { ...a, lastSeq: 2 }]));
+		await vi.waitFor(() => expect(get(store).refreshError).toBeNull());
+		expect(get(store).executions.map((e) => e.id)).toEqual(['new', 'a']);
+		stop();
+	});
+
 	it('drops a deleted execution at once, and a page read in flight does not bring it back', async () => {
 		const { factory, connection, frames } = setup();
 		const a = execution({ id: 'a', status: 'running', lastSeq: 1, createdAt: '2025-01-01T00:00:01.000Z' });
