@@ -154,6 +154,9 @@ export async function tailExecution(target: string, env: NodeJS.ProcessEnv): Pro
 					if (code !== undefined) return code;
 				}
 			}
+			// Ended before the execution did (a server draining for a restart ends its streams
+			// cleanly): as much a lost stream as a reset, and said the same way.
+			throw new Error('the server ended the stream');
 		} catch (error) {
 			if (!warned) {
 				warned = true;
