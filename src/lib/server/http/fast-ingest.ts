@@ -3,7 +3,7 @@ import { errorPayload } from '../errors.js';
 import type { Ingest } from '../ingest/ingest.js';
 import { credentialsOfNode } from '../access/credentials.js';
 import { readJsonNode } from './body.js';
-import { decodePathSegment, sendJson } from './node-response.js';
+import { decodePathSegment, pathOf, sendJson } from './node-response.js';
 
 const EVENTS_PATH = /^\/api\/executions\/([^/?#]+)\/events$/;
 
@@ -23,9 +23,7 @@ const EVENTS_PATH = /^\/api\/executions\/([^/?#]+)\/events$/;
  */
 export function tryFastIngest(ingest: Ingest, request: IncomingMessage, response: ServerResponse): boolean {
 	if (request.method !== 'POST') return false;
-	const url = request.url ?? '';
-	const query = url.indexOf('?');
-	const match = EVENTS_PATH.exec(query < 0 ? url : url.slice(0, query));
+	const match = EVENTS_PATH.exec(pathOf(request));
 	if (!match) return false;
 	void answer(ingest, request, response, match[1]!);
 	return true;

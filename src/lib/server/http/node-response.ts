@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RunwatchError } from '../errors.js';
 
 /*
@@ -15,10 +15,21 @@ export function decodePathSegment(segment: string): string {
 	}
 }
 
+/** The path of a Node request's URL, without its query string. */
+export function pathOf(request: IncomingMessage): string {
+	const url = request.url ?? '';
+	const query = url.indexOf('?');
+	return query < 0 ? url : url.slice(0, query);
+}
+
+/** A whole answer on a Node response, unless the client has gone or an answer has begun. */
+export function sendBody(response: ServerResponse, status: number, body: string | Uint8Array, headers: Record<string, string>): void {
+	if (response.headersSent || response.destroyed) return;
+	response.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
+	response.end(body);
+}
+
 /** A JSON answer on a Node response, unless the client has gone or an answer has begun. */
 export function sendJson(response: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}): void {
-	if (response.headersSent || response.destroyed) return;
-	const text = JSON.stringify(payload);
-	response.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-	response.end(text);
+	sendBody(response, status, JSON.stringify(payload), { ...headers, 'content-type': 'application/json' });
 }

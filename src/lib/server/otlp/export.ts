@@ -3,6 +3,7 @@ import { MAX_OTLP_BODY_BYTES } from '../../protocol/limits.js';
 import { credentialsOf, credentialsOfNode, type RequestCredentials } from '../access/credentials.js';
 import { errorPayload, RunwatchError } from '../errors.js';
 import { readNodeBody } from '../http/body.js';
+import { pathOf, sendBody } from '../http/node-response.js';
 import type { Ingest } from '../ingest/ingest.js';
 import { contentEncodingOf, encodingOf, readTraceBytes, readTraceRequest, type OtlpEncoding, type TraceRequest } from './decode.js';
 import { mapSpans } from './mapping.js';
@@ -100,9 +101,7 @@ export async function exportTraces(ingest: Pick<Ingest, 'authorize' | 'createAnd
  */
 export function tryFastTraces(ingest: Pick<Ingest, 'authorize' | 'createAndAppendMany'>, request: IncomingMessage, response: ServerResponse): boolean {
 	if (request.method !== 'POST') return false;
-	const url = request.url ?? '';
-	const query = url.indexOf('?');
-	if ((query < 0 ? url : url.slice(0, query)) !== '/v1/traces') return false;
+	if (pathOf(request) !== '/v1/traces') return false;
 	void (async () => {
 		const { status, headers, body } = await answerTraceExport(ingest, {
 			contentType: request.headers['content-type'],
@@ -112,9 +111,7 @@ export function tryFastTraces(ingest: Pick<Ingest, 'authorize' | 'createAndAppen
 				return readTraceBytes(await readNodeBody(request, MAX_OTLP_BODY_BYTES), contentEncoding, encoding);
 			}
 		});
-		if (response.headersSent || response.destroyed) return;
-		response.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
-		response.end(body);
+		sendBody(response, status, body, headers);
 	})();
 	return true;
 }
