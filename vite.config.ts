@@ -16,7 +16,7 @@ export default defineConfig({
 				extends: true,
 				test: {
 					name: 'unit',
-					include: ['src/**/*.spec.ts', 'packages/client/src/**/*.spec.ts'],
+					include: ['src/**/*.spec.ts', 'packages/client/src/**/*.spec.ts', 'server/**/*.spec.ts'],
 					environment: 'node'
 				}
 			},

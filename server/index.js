@@ -6,6 +6,7 @@ import { hostname, networkInterfaces } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { responseWithHeaders } from './secure-response.js';
 
 // `build/` unless RUNWATCH_BUILD_DIR says otherwise (`npm test` serves its own build from there).
 const buildDir = process.env.RUNWATCH_BUILD_DIR
@@ -41,11 +42,10 @@ if (!runtime) {
 	process.exit(1);
 }
 
-const securityHeaders = Object.entries(runtime.securityHeaders);
-const server = http.createServer((request, response) => {
-	// On every response, the fast path's and static files' included; SvelteKit's own answers set
-	// them again (pages with their nonce-bearing policy) in hooks.server.ts.
-	for (const [name, value] of securityHeaders) response.setHeader(name, value);
+// Security headers on every response, the Node-level paths' and static files' included, added as
+// the head is written (secure-response.js); SvelteKit's own answers carry them already (pages
+// with their nonce-bearing policy, from hooks.server.ts), and those are kept.
+const server = http.createServer({ ServerResponse: responseWithHeaders(runtime.securityHeaders) }, (request, response) => {
 	const forwarded = request.headers['x-forwarded-proto'];
 	request.headers[PROTOCOL_HEADER] = forwarded === 'https' ? 'https' : 'http';
 	// Ingest skips SvelteKit (same checks and code, less per-request work); everything else is SvelteKit's.

@@ -14,6 +14,20 @@ async function headersOf(server: TestServer, path: string, init: RequestInit = {
 	return { status: response.status, headers: response.headers };
 }
 
+/** The raw head of a GET (names lower-cased, repeats kept), without waiting for a body that may never end. */
+function rawHeadOf(server: TestServer, path: string, headers: Record<string, string> = {}): Promise<[string, string][]> {
+	return new Promise((resolve, reject) => {
+		const req = httpRequest({ host: '127.0.0.1', port: server.port, path, headers, agent: false }, (response) => {
+			const raw: [string, string][] = [];
+			for (let i = 0; i < response.rawHeaders.length; i += 2) raw.push([response.rawHeaders[i]!.toLowerCase(), response.rawHeaders[i + 1]!]);
+			response.destroy();
+			resolve(raw);
+		});
+		req.on('error', reject);
+		req.end();
+	});
+}
+
 /** A WebSocket upgrade the server refuses (a foreign Origin): its raw status and headers. */
 function refusedUpgrade(server: TestServer): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
 	return new Promise((resolve, reject) => {
@@ -99,6 +113,28 @@ describe.each(['on', 'off'])('security headers (ingest fast path %s)', (fastPath
 			expectCommonHeaders(headers, path);
 			expect(headers.get('content-security-policy'), path).toMatch(/default-src 'none'/);
 		}
+	});
+
+	test('each security header is sent once, pages and streams included', async () => {
+		for (const path of ['/', `/executions/${id}`, '/api/executions', `/api/executions/${id}/stream`, '/api/sse', '/favicon.svg', '/no/such/page']) {
+			const raw = await rawHeadOf(server, path, { accept: path.includes('stream') || path === '/api/sse' ? 'text/event-stream' : '*/*' });
+			for (const name of ['x-content-type-options', 'referrer-policy', 'content-security-policy']) {
+				expect(raw.filter(([n]) => n === name), `${name} on ${path}`).toHaveLength(1);
+			}
+		}
+	});
+
+	test('OpenTelemetry answers (accepted, refused) carry them too', async () => {
+		const post = (headers: Record<string, string>, body: string) => fetch(`${server.url}/v1/traces`, { method: 'POST', headers, body });
+		const accepted = await post({ ...server.auth, 'content-type': 'application/json' }, JSON.stringify({ resourceSpans: [] }));
+		expect(accepted.status).toBe(200);
+		expectCommonHeaders(accepted.headers, 'accepted OTLP');
+		const unauthorised = await post({ 'content-type': 'application/json' }, '{}');
+		expect(unauthorised.status).toBe(401);
+		expectCommonHeaders(unauthorised.headers, 'refused OTLP');
+		const unsupported = await post({ ...server.auth, 'content-type': 'text/plain' }, 'x');
+		expect(unsupported.status).toBe(415);
+		expectCommonHeaders(unsupported.headers, 'OTLP of an unsupported type');
 	});
 
 	test('ingest answers (accepted, refused) carry them too', async () => {
