@@ -14,7 +14,6 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { clusterNginxConfig, clusterNodeEnv } from './lib/cluster-nginx.js';
-import { SERVER_NODE_FLAGS } from '../server/node-flags.js';
 
 const root = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -105,7 +104,7 @@ process.on('SIGTERM', () => stop(0));
 /** @param {number} i */
 function startNode(i) {
 	const nodePort = firstNodePort + i;
-	const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, join(root, 'server/index.js')], {
+	const child = spawn(process.execPath, [join(root, 'server/index.js')], {
 		cwd: root,
 		env: {
 			...process.env,

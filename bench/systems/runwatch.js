@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { atExit, freePort, spawnNode, stopChild, waitForHttp } from '../lib/proc.js';
-import { SERVER_NODE_FLAGS } from '../../server/node-flags.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -69,7 +68,7 @@ export async function startRunwatch({ cpu, nodeArgs = [], echo = false, dataDir:
 			label: 'runwatch',
 			echo,
 			// As `npm start` runs it.
-			nodeArgs: [...SERVER_NODE_FLAGS, ...nodeArgs],
+			nodeArgs,
 			env: {
 				PORT: String(port),
 				HOST: '127.0.0.1',

@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
-import { SERVER_NODE_FLAGS } from '../../server/node-flags.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Where the production build under test is: `npm test` builds into its own folder (scripts/test.js). */
@@ -159,7 +158,7 @@ export class TestServer {
 		if (this.token) env.RUNWATCH_INGEST_TOKEN = this.token;
 		for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
 
-		const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, 'server/index.js'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+		const child = spawn(process.execPath, ['server/index.js'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
 		this.#process = child;
 		child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (this.output += chunk));
 		child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.output += chunk));

@@ -3,8 +3,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
 import { request } from '../helpers/api.js';
-import { ROOT as PROJECT_ROOT, TestServer } from '../helpers/server.js';
-import { SERVER_NODE_FLAGS } from '../../server/node-flags.js';
+import { TestServer } from '../helpers/server.js';
 
 const servers: TestServer[] = [];
 afterEach(async () => {
@@ -122,11 +121,3 @@ test('a test server on a port another server holds fails to start instead of ans
 		await new Promise((resolve) => squatter.close(resolve));
 	}
 }, 60_000);
-
-// `npm start`, `npm run cluster`, the tests and the benchmarks all start the server with the same
-// V8 flags (server/node-flags.js); package.json cannot import them, so this keeps it in step.
-test('npm start passes the server its V8 flags (server/node-flags.js)', () => {
-	const { scripts } = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-	expect(SERVER_NODE_FLAGS.length).toBeGreaterThan(0);
-	expect(scripts.start).toBe(`node ${SERVER_NODE_FLAGS.join(' ')} server/index.js`);
-});

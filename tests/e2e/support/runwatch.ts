@@ -8,7 +8,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { SERVER_NODE_FLAGS } from '../../../server/node-flags.js';
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '../../..');
 const ENTRY = join(PROJECT_ROOT, 'server/index.js');
@@ -107,7 +106,7 @@ export class RunwatchServer {
 		for (const name of ['DATABASE_URL', 'REDIS_URL', 'RUNWATCH_VIEWER_TOKEN', 'RUNWATCH_RETENTION_DAYS', 'ORIGIN', 'RUNWATCH_FRAME_ANCESTORS', 'RUNWATCH_INGEST_RATE', 'RUNWATCH_MAX_CONNECTIONS_PER_ADDRESS', 'ADDRESS_HEADER', 'XFF_DEPTH', 'RUNWATCH_STALL_SECONDS']) delete env[name];
 		Object.assign(env, this.env);
 
-		const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ENTRY], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+		const child = spawn(process.execPath, [ENTRY], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
 		this.child = child;
 		let exited: string | undefined;
 		child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
