@@ -103,3 +103,23 @@ test('a batch is cut by its exact UTF-8 bytes, computed at send time', async () 
 	for (const post of posts) expect(Buffer.byteLength(JSON.stringify(post.body))).toBeLessThanOrEqual(64 * 1024);
 	expect(posts.flatMap((r) => r.body.events)).toHaveLength(20);
 });
+
+test('under a steady trickle, a request waits flushIntervalMs for its batch to fill, even when the server answers at once', async () => {
+	server = await RecordingServer.start();
+	const ctx = context([], { flushIntervalMs: 200 });
+	const sender = new ExecutionSender(ctx, 'exec-7', { agent: { name: 'a' } });
+	await sender.created;
+	const started = Date.now();
+	// About one event every 5 ms for a second: sending whatever is queued whenever the previous
+	// request is answered would make a request of one or two events each time.
+	for (let n = 0; n < 200; n++) {
+		sender.enqueueOwn('output', { text: `${n}` }, undefined, undefined, false);
+		await new Promise((r) => setTimeout(r, 5));
+	}
+	expect(await sender.flush(10_000)).toBe(true);
+	const posts = server.requests.filter((r) => r.path.endsWith('/events'));
+	expect(posts.flatMap((r) => r.body.events.map((e: any) => e.data.text))).toEqual(Array.from({ length: 200 }, (_, n) => `${n}`));
+	// One request per 200 ms at most (and the final flush), however long the trickle took.
+	expect(posts.length).toBeLessThanOrEqual(Math.ceil((Date.now() - started) / 200) + 2);
+	expect(posts[0]!.body.events.length).toBeGreaterThan(1);
+});

@@ -89,6 +89,8 @@ export class ExecutionSender {
 	#pump: Promise<void> | undefined;
 	#timer: NodeJS.Timeout | undefined;
 	#waiters: ((drained: boolean) => void)[] = [];
+	/** When the oldest event not yet taken into a request was queued (performance.now()). */
+	#waitingSince: number | undefined;
 	#outage = false;
 	#unreportedDrops = 0;
 	readonly #idPrefix = idPrefix();
@@ -157,14 +159,31 @@ export class ExecutionSender {
 			}
 			return false;
 		}
-		const { maxBatchEvents, maxBatchBytes, flushIntervalMs } = this.#ctx.config;
+		this.#waitingSince ??= performance.now();
 		if (this.#pump) return true;
-		if (this.#queue.length >= maxBatchEvents || this.#queue.bytes >= maxBatchBytes) this.#kick();
-		else if (!this.#timer) {
-			this.#timer = setTimeout(() => this.#kick(), flushIntervalMs);
-			this.#timer.unref();
-		}
+		if (this.#batchDue()) this.#kick();
+		else this.#kickLater();
 		return true;
+	}
+
+	/**
+	 * Whether the next request should go now: a full batch is waiting, someone awaits a flush,
+	 * or the oldest waiting event has waited `flushIntervalMs`. Otherwise events wait for
+	 * others to share their request, even while the server answers fast: a request costs the
+	 * agent's thread far more than an event does, so under load requests carry full batches.
+	 */
+	#batchDue(): boolean {
+		const { maxBatchEvents, maxBatchBytes, flushIntervalMs } = this.#ctx.config;
+		if (this.#waiters.length > 0 || this.#queue.length >= maxBatchEvents || this.#queue.bytes >= maxBatchBytes) return true;
+		return this.#waitingSince === undefined || performance.now() - this.#waitingSince >= flushIntervalMs;
+	}
+
+	/** Sends when the oldest waiting event has waited `flushIntervalMs`. */
+	#kickLater(): void {
+		if (this.#timer) return;
+		const waited = this.#waitingSince === undefined ? 0 : performance.now() - this.#waitingSince;
+		this.#timer = setTimeout(() => this.#kick(), Math.max(0, this.#ctx.config.flushIntervalMs - waited));
+		this.#timer.unref();
 	}
 
 	/**
@@ -215,8 +234,9 @@ export class ExecutionSender {
 		this.#pump = this.#run().finally(() => {
 			this.#pump = undefined;
 			if (this.stopped) return;
-			if (this.#queue.length > 0 && this.#state !== 'refused') this.#kick();
-			else this.#settle(this.#queue.length === 0);
+			if (this.#queue.length === 0 || this.#state === 'refused') this.#settle(this.#queue.length === 0);
+			else if (this.#batchDue()) this.#kick();
+			else this.#kickLater();
 		});
 	}
 
@@ -236,7 +256,9 @@ export class ExecutionSender {
 			if (this.#state === 'refused') return;
 			const batch = this.#nextBatch();
 			if (batch.length === 0) return;
+			if (batch.length === this.#queue.length) this.#waitingSince = undefined;
 			await this.#send(batch);
+			if (this.#queue.length > 0 && !this.#batchDue()) return;
 		}
 	}
 
