@@ -52,6 +52,14 @@ const server = http.createServer({ ServerResponse: responseWithHeaders(runtime.s
 	if (runtime.handleFastPath(request, response)) return;
 	handler(request, response);
 });
+// An idle keep-alive connection stays open longer than the idle timeout of whatever proxies to
+// this node (nginx's upstream keepalive_timeout and the usual cloud balancer: 60 s), so that the
+// proxy always closes it first. With Node's default of 5 s, the node would close connections the
+// proxy still counts on, and a request sent on one as it closes is reset: nginx answers a POST
+// 502 without trying another node. headersTimeout must outlast it (Node checks both on one timer).
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
 server.on('upgrade', (request, socket, head) => {
 	if (!runtime.ws.handleUpgrade(request, socket, head)) {
 		socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
