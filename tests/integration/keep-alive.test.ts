@@ -24,7 +24,7 @@ function post(agent: Agent, id: string): Promise<{ status: number; keepAlive: st
 			{ host: '127.0.0.1', port: server.port, path: `/api/executions/${executionId}/events`, method: 'POST', agent, headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
 			(response) => {
 				response.resume();
-				response.on('end', () => resolve({ status: response.statusCode ?? 0, keepAlive: response.headers['keep-alive'], reused: req.reusedSocket }));
+				response.on('end', () => resolve({ status: response.statusCode ?? 0, keepAlive: response.headers['keep-alive']?.toString(), reused: req.reusedSocket }));
 			}
 		);
 		req.on('error', reject);
