@@ -1,6 +1,6 @@
-// `npm test`: builds the app and the client package (packages/client), runs Vitest (unit +
-// integration projects), then the Playwright browser tests in the system Chromium, and ends with
-// one summary line:
+// `npm test`: builds the app and the client package (packages/client), type-checks (svelte-check),
+// runs Vitest (unit + integration projects), then the Playwright browser tests in the system
+// Chromium, and ends with one summary line:
 //
 //   tests: N passed, M failed[, K skipped]
 //
@@ -163,6 +163,11 @@ if (clientBuildCode !== 0) {
 	record('npm run build:client', clientBuildCode, undefined);
 	summary();
 }
+
+// main keeps svelte-check at 0 errors and 0 warnings; a slip counts as one failure, and the
+// tests still run.
+heading('Type check (npm run check, failing on warnings too)');
+record('npm run check', run('npm', ['run', 'check', '--', '--fail-on-warnings']), undefined);
 
 heading('Unit and integration tests (Vitest)');
 const vitestCode = run('npx', [
