@@ -8,6 +8,7 @@ import {
 	MAX_EVENTS_PAGE,
 	MAX_LIST_LIMIT
 } from '../../src/lib/protocol/limits.js';
+import { MAX_DISCARD_BYTES } from '../../src/lib/server/http/body.js';
 import { createExecution, outputEvents, postEvents, range, request, type JsonResponse } from '../helpers/api.js';
 import { TestServer } from '../helpers/server.js';
 
@@ -273,6 +274,33 @@ describe.each([
 			expectError(chunked, 413, 'payload_too_large');
 
 			// The server is fine afterwards.
+			expect((await postEvents(server, id, { type: 'output', data: { text: 'after' } })).accepted).toBe(1);
+		});
+
+		test('413, not a reset, for a body far over the limit (past MAX_DISCARD_BYTES), by Content-Length: events, create and OTLP', async () => {
+			const size = MAX_DISCARD_BYTES + 8 * 1024 * 1024;
+			const routes: [string, string][] = [
+				[`/api/executions/${id}/events`, 'application/json'],
+				['/api/executions', 'application/json'],
+				['/v1/traces', 'application/x-protobuf']
+			];
+			for (const [path, type] of routes) {
+				const response = await rawPost(path, { 'content-type': type, 'content-length': size }, (req) => {
+					const chunk = Buffer.alloc(256 * 1024, 0x20);
+					let sent = 0;
+					req.on('error', () => {}); // the server may cut the connection once it has answered
+					const pump = () => {
+						while (sent < size) {
+							sent += chunk.length;
+							if (!req.write(chunk)) return void req.once('drain', pump);
+						}
+						req.end();
+					};
+					pump();
+				});
+				expect(response.status, path).toBe(413);
+				expect(response.body.error.code, path).toBe('payload_too_large');
+			}
 			expect((await postEvents(server, id, { type: 'output', data: { text: 'after' } })).accepted).toBe(1);
 		});
 

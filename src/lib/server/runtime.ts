@@ -8,6 +8,7 @@ import { createStore } from './store/create.js';
 import type { Store } from './store/store.js';
 import { WsServer } from './ws/ws-server.js';
 import { tryFastIngest } from './http/fast-ingest.js';
+import { refuseHugeBody } from './http/body.js';
 import { tryFastTraces } from './otlp/export.js';
 import { tryNodeSse } from './sse/node-stream.js';
 import { Ingest } from './ingest/ingest.js';
@@ -165,8 +166,9 @@ export async function createRuntime(config: RunwatchConfig): Promise<Runtime> {
 		},
 		handleFastPath(request, response) {
 			return (
-				config.ingestFastPath &&
-				(tryFastIngest(ingest, request, response) || tryFastTraces(ingest, request, response) || tryNodeSse(runtime, request, response))
+				refuseHugeBody(request, response) ||
+				(config.ingestFastPath &&
+				(tryFastIngest(ingest, request, response) || tryFastTraces(ingest, request, response) || tryNodeSse(runtime, request, response)))
 			);
 		},
 		assertAcceptingViewers() {

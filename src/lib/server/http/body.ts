@@ -1,6 +1,8 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { MAX_BODY_BYTES, MAX_JSON_DEPTH } from '../../protocol/limits.js';
-import { RunwatchError } from '../errors.js';
+import { errorPayload, RunwatchError } from '../errors.js';
+import { sendJson } from './node-response.js';
 
 /**
  * How much of an oversize body is read and thrown away so the 413 reaches the client. Refusing
@@ -9,6 +11,14 @@ import { RunwatchError } from '../errors.js';
  * nobody may make the server read forever.
  */
 export const MAX_DISCARD_BYTES = 4 * MAX_BODY_BYTES;
+
+/**
+ * How long a connection whose body is over MAX_DISCARD_BYTES stays open after the refusal, its
+ * bytes read and dropped, before it is cut: long enough for the 413 to be written and read (a
+ * socket closed with unread bytes is reset, and the reset can overtake the answer), short
+ * enough that a client declaring a huge body holds nothing for long.
+ */
+export const OVERSIZE_LINGER_MS = 2_000;
 
 /**
  * Reads a JSON request body within `limit` bytes. Checks Content-Type and Content-Length first
@@ -64,8 +74,10 @@ export async function readJsonNode(request: NodeBodySource, limit = MAX_BODY_BYT
 
 /**
  * `readBodyBytes` for a Node stream: Content-Length first, then counting while reading; an
- * oversize body is read and dropped (up to MAX_DISCARD_BYTES in all, then the connection is
- * cut) so that the 413 reaches the client. A body that breaks off is `invalid_body`.
+ * oversize body is read and dropped so that the 413 reaches the client (up to
+ * MAX_DISCARD_BYTES before answering; past that, or when Content-Length says so, the answer goes
+ * at once and the connection is cut OVERSIZE_LINGER_MS later). A body that breaks off is
+ * `invalid_body`.
  */
 export function readNodeBody(request: NodeBodySource, limit = MAX_BODY_BYTES): Promise<Buffer> {
 	return new Promise<Buffer>((resolve, reject) => {
@@ -83,9 +95,10 @@ export function readNodeBody(request: NodeBodySource, limit = MAX_BODY_BYTES): P
 			if (error) reject(error);
 			else resolve(body!);
 		};
+		// Refused now (the caller answers 413), read and dropped for OVERSIZE_LINGER_MS at most.
 		const cutOff = () => {
 			finish(tooLarge(limit));
-			request.destroy();
+			dropThenCut(request);
 		};
 		const onData = (chunk: Buffer) => {
 			size += chunk.byteLength;
@@ -117,6 +130,29 @@ export function readNodeBody(request: NodeBodySource, limit = MAX_BODY_BYTES): P
 		request.on('error', onError);
 		request.on('close', onClose);
 	});
+}
+
+/** Reads and drops the rest of a refused body, and cuts the connection if it has not ended within OVERSIZE_LINGER_MS. */
+function dropThenCut(request: Readable): void {
+	const timer = setTimeout(() => request.destroy(), OVERSIZE_LINGER_MS);
+	timer.unref();
+	request.once('close', () => clearTimeout(timer));
+	request.once('end', () => clearTimeout(timer));
+	request.resume();
+}
+
+/**
+ * Answers 413 at the Node level, before any route, when a request's Content-Length is past
+ * MAX_DISCARD_BYTES (more than any route takes), then drops the body as `readNodeBody` does.
+ * A SvelteKit route could only cancel such a body, which resets the connection before the
+ * client reads the answer.
+ */
+export function refuseHugeBody(request: IncomingMessage, response: ServerResponse): boolean {
+	if (!(Number(request.headers['content-length'] ?? NaN) > MAX_DISCARD_BYTES)) return false;
+	const { status, body, headers } = errorPayload(new RunwatchError('payload_too_large', `Body is larger than ${MAX_DISCARD_BYTES} bytes, more than any endpoint takes`));
+	dropThenCut(request);
+	sendJson(response, status, body, headers);
+	return true;
 }
 
 /**
