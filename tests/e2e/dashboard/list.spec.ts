@@ -5,6 +5,13 @@ import { executionId } from '../support/runwatch.ts';
 
 const rowOf = (page: import('@playwright/test').Page, id: string) => page.locator(`[data-testid="execution-row"][data-id="${id}"]`);
 
+/**
+ * The page is hydrated and live (its stream is open). The rows are rendered on the server, so
+ * they show before the filters have their handlers: a choice made in that moment is reset by
+ * hydration, and a test must not depend on winning that race (it lost it under a parallel run).
+ */
+const live = (page: import('@playwright/test').Page) => expect(page.getByTestId('connection-state')).toHaveAttribute('data-state', 'open');
+
 test('new executions appear live, and their status and duration change without a reload', async ({ page, freshServer: server }) => {
 	const first = executionId('first');
 	await server.createExecution({ id: first, agent: { name: 'e2e-first' } });
@@ -39,6 +46,7 @@ test('filters by status, agent and department, search, and a state for no matche
 
 	await page.goto(`${server.url}/`);
 	await expect(page.getByTestId('execution-row')).toHaveCount(3);
+	await live(page);
 
 	await page.getByLabel('Status').selectOption('failed');
 	await expect(page).toHaveURL(/status=failed/);
@@ -56,6 +64,7 @@ test('filters by status, agent and department, search, and a state for no matche
 	await expect(page.getByTestId('execution-row')).toHaveCount(2);
 
 	await page.goto(`${server.url}/`);
+	await live(page);
 	await page.getByLabel('Search').fill(ids.a.slice(-8));
 	await expect(page).toHaveURL(/q=/);
 	await expect(page.getByTestId('execution-row')).toHaveCount(1);
