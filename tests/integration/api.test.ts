@@ -309,6 +309,8 @@ describe.each([
 				const response = await request(server, 'GET', `/api/executions/${id}/events?${query}`);
 				expectError(response, 400, 'invalid_query');
 			}
+			// The message names the parameter once.
+			expect((await request(server, 'GET', `/api/executions/${id}/events?since=abc`)).body.error.message).toBe('since must be a non-negative integer');
 			for (const query of ['limit=0', `limit=${MAX_LIST_LIMIT + 1}`, 'limit=-3', 'status=done', 'cursor=garbage']) {
 				expectError(await request(server, 'GET', `/api/executions?${query}`), 400, 'invalid_query');
 			}

@@ -25,7 +25,9 @@ export class RunwatchError extends Error {
 export function describeZodError(error: ZodError, max = 5): string {
 	const parts = error.issues.slice(0, max).map((issue) => {
 		const path = issue.path.map(String).join('.');
-		return path ? `${path}: ${issue.message}` : issue.message;
+		// A message that already names its field ("since must be …") is not prefixed twice.
+		const named = issue.path.length > 0 && issue.message.startsWith(`${String(issue.path.at(-1))} `);
+		return path && !named ? `${path}: ${issue.message}` : issue.message;
 	});
 	if (error.issues.length > max) parts.push(`and ${error.issues.length - max} more`);
 	return parts.join('; ');

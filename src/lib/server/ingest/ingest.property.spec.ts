@@ -107,13 +107,18 @@ describe('ingest, by property', () => {
 });
 
 test('a bare array of events is refused with a sentence that shows the batch shape', () => {
-	expect(() => parseEventsBody([{ type: 'output', data: { text: 'x' } }])).toThrow(/bare array of 1 items; send \{"events": \[\.\.\.\]\}/);
+	expect(() => parseEventsBody([{ type: 'output', data: { text: 'x' } }])).toThrow(/bare array of 1 item; send \{"events": \[\.\.\.\]\}/);
 	expect(parseEventsBody({ events: [{ type: 'output', data: { text: 'x' } }] }).inputs).toHaveLength(1);
 });
 
 test('a 401 says whether a token came at all, and never echoes it', () => {
 	expect(unauthorisedIngest({}).message).toMatch(/^No ingest token was sent\. Send the ingest token as "Authorization: Bearer <token>"/);
-	expect(unauthorisedIngest({ authorization: 'Basic abc' }).message).toMatch(/^No ingest token was sent\./);
+	// A header without the Bearer scheme (a token pasted alone, or Basic) is named as such.
+	for (const authorization of ['Basic abc', 'rw_raw_secret_pasted_alone']) {
+		const message = unauthorisedIngest({ authorization }).message;
+		expect(message).toMatch(/^The Authorization header does not start with "Bearer "\. Send the ingest token as "Authorization: Bearer <token>"/);
+		expect(message).not.toContain('rw_raw_secret');
+	}
 	const wrong = unauthorisedIngest({ authorization: 'Bearer rw_wrong_secret' });
 	expect(wrong.message).toMatch(/^The bearer token sent is not the ingest token\./);
 	expect(wrong.message).not.toContain('rw_wrong_secret');

@@ -49,10 +49,16 @@ export function parseExecutionId(raw: string): string {
 
 /** The 401 of ingest: whether a token came at all decides the first words (nothing of it is echoed). */
 export function unauthorisedIngest(credentials: RequestCredentials = {}): RunwatchError {
-	const sent = /^\s*bearer\s+\S/i.test(credentials.authorization ?? '');
+	const header = credentials.authorization?.trim() ?? '';
+	const sent = /^bearer\s+\S/i.test(header);
+	const first = sent
+		? 'The bearer token sent is not the ingest token. '
+		: header
+			? 'The Authorization header does not start with "Bearer ". '
+			: 'No ingest token was sent. ';
 	return new RunwatchError(
 		'unauthorized',
-		`${sent ? 'The bearer token sent is not the ingest token. ' : 'No ingest token was sent. '}Send the ingest token as "Authorization: Bearer <token>" (see RUNWATCH_INGEST_TOKEN, or the token file in the data directory)`
+		`${first}Send the ingest token as "Authorization: Bearer <token>" (see RUNWATCH_INGEST_TOKEN, or the token file in the data directory)`
 	);
 }
 
@@ -96,7 +102,7 @@ export function parseEventsBody(body: unknown): { inputs: EventInput[]; isBatch:
 		return { inputs: result.data.events, isBatch };
 	}
 	if (Array.isArray(body)) {
-		throw new RunwatchError('invalid_event', `Body is a bare array of ${body.length} items; send {"events": [...]} for a batch, or one event object`);
+		throw new RunwatchError('invalid_event', `Body is a bare array of ${body.length} ${body.length === 1 ? 'item' : 'items'}; send {"events": [...]} for a batch, or one event object`);
 	}
 	const result = eventInputSchema.safeParse(body);
 	if (!result.success) throw invalid('invalid_event', result.error);
