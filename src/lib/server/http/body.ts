@@ -254,6 +254,6 @@ export function exceedsDepth(text: string, max: number): boolean {
 export function tooLarge(limit: number): RunwatchError {
 	return new RunwatchError(
 		'payload_too_large',
-		`Body is larger than ${limit} bytes; send fewer events per request`
+		`Body is larger than ${limit} bytes; send fewer events (or spans) per request`
 	);
 }
