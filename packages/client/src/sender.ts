@@ -161,9 +161,16 @@ export class ExecutionSender {
 		}
 		this.#waitingSince ??= performance.now();
 		if (this.#pump) return true;
-		if (this.#batchDue()) this.#kick();
+		// Idle with events waiting means a timer is set (or this is the first event): only a full
+		// batch needs to go sooner than it.
+		if (this.#batchFull()) this.#kick();
 		else this.#kickLater();
 		return true;
+	}
+
+	#batchFull(): boolean {
+		const { maxBatchEvents, maxBatchBytes } = this.#ctx.config;
+		return this.#queue.length >= maxBatchEvents || this.#queue.bytes >= maxBatchBytes;
 	}
 
 	/**
@@ -173,9 +180,8 @@ export class ExecutionSender {
 	 * agent's thread far more than an event does, so under load requests carry full batches.
 	 */
 	#batchDue(): boolean {
-		const { maxBatchEvents, maxBatchBytes, flushIntervalMs } = this.#ctx.config;
-		if (this.#waiters.length > 0 || this.#queue.length >= maxBatchEvents || this.#queue.bytes >= maxBatchBytes) return true;
-		return this.#waitingSince === undefined || performance.now() - this.#waitingSince >= flushIntervalMs;
+		if (this.#waiters.length > 0 || this.#batchFull()) return true;
+		return this.#waitingSince === undefined || performance.now() - this.#waitingSince >= this.#ctx.config.flushIntervalMs;
 	}
 
 	/** Sends when the oldest waiting event has waited `flushIntervalMs`. */

@@ -149,7 +149,7 @@ function dropThenCut(request: Readable): void {
  */
 export function refuseHugeBody(request: IncomingMessage, response: ServerResponse): boolean {
 	if (!(Number(request.headers['content-length'] ?? NaN) > MAX_DISCARD_BYTES)) return false;
-	const { status, body, headers } = errorPayload(new RunwatchError('payload_too_large', `Body is larger than ${MAX_DISCARD_BYTES} bytes, more than any endpoint takes`));
+	const { status, body, headers } = errorPayload(tooLarge(MAX_DISCARD_BYTES));
 	dropThenCut(request);
 	sendJson(response, status, body, headers);
 	return true;
