@@ -15,6 +15,8 @@ beforeAll(() => {
 	project = installPackedClient();
 	writeFileSync(join(project, 'agent.mjs'), AGENT);
 	writeFileSync(join(project, 'offline-agent.mjs'), OFFLINE_AGENT);
+	writeFileSync(join(project, 'exit-agent.mjs'), EXIT_AGENT);
+	writeFileSync(join(project, 'busy-agent.mjs'), BUSY_AGENT);
 });
 afterAll(async () => {
 	for (const server of servers) await server.cleanup();
@@ -73,6 +75,31 @@ if (closeExplicitly) {
 	process.stdout.write(JSON.stringify({ url: run.url }) + '\\n');
 	// no close(): the beforeExit flush must give up within flushTimeoutMs
 }
+`;
+
+/** 2,000 events, complete, then `process.exit(0)` at once: no close(), no await. */
+const EXIT_AGENT = `
+import { createRunwatch } from '@runwatch/client';
+const runwatch = createRunwatch({ flushTimeoutMs: 30000 });
+const run = runwatch.open({ id: process.env.EXEC_ID, agent: 'exit-agent' });
+for (let i = 0; i < 2000; i++) run.output('line ' + i + '\\n');
+run.complete({ lines: 2000 });
+process.exit(0);
+`;
+
+/** One event, then the agent's thread computes without yielding until told the event is stored (or 20 s). */
+const BUSY_AGENT = `
+import { createRunwatch } from '@runwatch/client';
+import { existsSync, writeSync } from 'node:fs';
+const runwatch = createRunwatch();
+const run = await runwatch.start({ id: process.env.EXEC_ID, agent: 'busy-agent' });
+run.output('before the long computation\\n');
+writeSync(1, 'computing\\n');
+const started = Date.now();
+while (!existsSync(process.env.SEEN_FILE) && Date.now() - started < 20000) {}
+writeSync(1, 'computed ' + (Date.now() - started) + '\\n');
+run.complete();
+await runwatch.close();
 `;
 
 test('installed from its tarball: types, bin and both entry points are there', () => {
@@ -166,4 +193,38 @@ test('no server and no close(): the flush on exit gives up in bounded time and s
 	expect(stderr).toMatch(/runwatch: gave up on 6 events/);
 	// flushTimeoutMs is 1 s; a hang would be the 20 s cancel poll or retries forever
 	expect(Date.now() - started).toBeLessThan(15_000);
+});
+
+test('process.exit() right after complete(): the delivery thread still sends everything before the process ends', async () => {
+	const server = await TestServer.start();
+	servers.push(server);
+	const id = `exit-${Date.now()}`;
+	const result = await runNode(['exit-agent.mjs'], { cwd: project, env: { ...clientEnv(server.url, TEST_TOKEN), EXEC_ID: id } });
+	expect(result.code, result.stderr.toString()).toBe(0);
+	const events = await readAllEvents(server, id);
+	expect(events).toHaveLength(2002);
+	expect(events.at(-1)).toMatchObject({ type: 'agent-complete' });
+	const { body } = await request(server, 'GET', `/api/executions/${id}`);
+	expect(body.execution.status).toBe('completed');
+});
+
+test("events go out while the agent's thread computes without yielding", async () => {
+	const server = await TestServer.start();
+	servers.push(server);
+	const id = `busy-${Date.now()}`;
+	const seenFile = join(project, `seen-${id}`);
+	const agent = startNode(['busy-agent.mjs'], { cwd: project, env: { ...clientEnv(server.url, TEST_TOKEN), EXEC_ID: id, SEEN_FILE: seenFile } });
+	await agent.waitFor('stdout', /computing\n/);
+	// The agent's thread is busy for up to 20 s: the event must reach the server meanwhile.
+	let outputs = 0;
+	for (const deadline = Date.now() + 15_000; outputs === 0 && Date.now() < deadline; ) {
+		outputs = (await readAllEvents(server, id)).filter((e) => e.type === 'output').length;
+		if (outputs === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+	}
+	expect(agent.stdout().toString()).not.toMatch(/computed/);
+	expect(outputs).toBe(1);
+	writeFileSync(seenFile, '');
+	const result = await agent.finished;
+	expect(result.code, result.stderr.toString()).toBe(0);
+	expect((await readAllEvents(server, id)).at(-1)).toMatchObject({ type: 'agent-complete' });
 });

@@ -2,9 +2,10 @@
 import { resolveConfig, type ResolvedConfig, type RunwatchOptions } from './config.js';
 import { RunwatchClientError } from './errors.js';
 import { cleanName, cutString, jsonValue, safeStringify } from './events.js';
+import { DeliveryLink } from './delivery-link.js';
 import { Execution } from './execution.js';
 import { ID_PATTERN, randomId } from './ids.js';
-import { createDeliveryContext, ExecutionSender, sleep, type DeliveryContext, type DeliveryStats } from './sender.js';
+import { sleep, type DeliveryStats } from './sender.js';
 
 /** `{ name, ...anything }`, or just the name. */
 export type Named = string | ({ name: string } & Record<string, unknown>);
@@ -45,15 +46,17 @@ function cleanMetadata(metadata: Record<string, unknown>): Record<string, string
  */
 export class Runwatch {
 	readonly #config: ResolvedConfig;
-	readonly #ctx: DeliveryContext;
-	readonly #executions = new Set<{ execution: Execution; sender: ExecutionSender }>();
+	readonly #link: DeliveryLink;
 	#exitFlush: 'idle' | 'flushing' | 'done' = 'idle';
 	#closed = false;
 
 	constructor(options: RunwatchOptions = {}) {
 		this.#config = resolveConfig(options);
-		this.#ctx = createDeliveryContext(this.#config);
-		if (this.#config.flushOnExit) process.on('beforeExit', this.#onBeforeExit);
+		this.#link = new DeliveryLink(this.#config);
+		if (this.#config.flushOnExit) {
+			process.on('beforeExit', this.#onBeforeExit);
+			process.on('exit', this.#onExit);
+		}
 	}
 
 	/** The server's base URL this client sends to. */
@@ -70,16 +73,11 @@ export class Runwatch {
 		if (options.id !== undefined && !ID_PATTERN.test(options.id)) {
 			throw new TypeError(`execution id "${options.id}" must be 1–64 characters of A-Z a-z 0-9 _ -`);
 		}
+		const id = options.id ?? randomId();
 		const body: Record<string, unknown> = { agent: named(options.agent, 'agent') };
 		if (options.department !== undefined) body.department = named(options.department, 'department');
 		if (options.metadata !== undefined) body.metadata = cleanMetadata(options.metadata);
-		const sender = new ExecutionSender(this.#ctx, options.id ?? randomId(), body);
-		const execution = new Execution(sender, this.#config, () => this.stats());
-		const entry = { execution, sender };
-		this.#executions.add(entry);
-		sender.onIdle = () => {
-			if (execution.ended || sender.stopped) this.#executions.delete(entry);
-		};
+		const execution = new Execution(this.#link, this.#config, id, JSON.stringify({ ...body, id }));
 		const input = jsonValue(options.input);
 		execution.event('agent-start', input !== undefined ? { input } : undefined);
 		return execution;
@@ -92,50 +90,57 @@ export class Runwatch {
 	 */
 	async start(options: StartOptions): Promise<Execution> {
 		const execution = this.open(options);
+		const release = this.#link.hold();
 		await Promise.race([execution.ready, sleep(this.#config.startTimeoutMs)]);
+		release();
 		return execution;
 	}
 
 	/** Delivery counters across this client's executions. */
 	stats(): DeliveryStats {
-		return { ...this.#ctx.stats, queued: this.#ctx.budget.events };
+		return this.#link.stats();
 	}
 
 	/**
 	 * Waits until every queued event of every execution was delivered: `true`, or `false` when
 	 * `timeoutMs` (default `flushTimeoutMs`, 5 s) passed first. Never rejects.
 	 */
-	async flush(options: { timeoutMs?: number } = {}): Promise<boolean> {
-		const timeoutMs = options.timeoutMs ?? this.#config.flushTimeoutMs;
-		const results = await Promise.all([...this.#executions].map(({ sender }) => sender.flush(timeoutMs)));
-		return results.every(Boolean);
+	flush(options: { timeoutMs?: number } = {}): Promise<boolean> {
+		return this.#link.request({ op: 'flush', timeoutMs: options.timeoutMs ?? this.#config.flushTimeoutMs });
 	}
 
 	/**
-	 * Stops watching for cancels, flushes (see {@link flush}) and gives up what is still queued
-	 * after `timeoutMs` (counted as dropped). Call it before `process.exit()`: exit handlers
-	 * cannot wait for the network.
+	 * Stops watching for cancels, flushes (see {@link flush}), gives up what is still queued
+	 * after `timeoutMs` (counted as dropped) and ends the delivery thread. Events queued after
+	 * it are dropped.
 	 */
 	async close(options: { timeoutMs?: number } = {}): Promise<void> {
 		this.#closed = true;
 		process.off('beforeExit', this.#onBeforeExit);
-		for (const { execution } of this.#executions) execution.stopWatching();
-		await this.flush(options);
-		for (const { sender } of this.#executions) sender.abandon();
-		this.#executions.clear();
+		process.off('exit', this.#onExit);
+		await this.#link.close(options.timeoutMs ?? this.#config.flushTimeoutMs);
 	}
 
 	/**
 	 * The event loop is empty: the script ended without `close()`. Deliver what is queued, once,
-	 * within `flushTimeoutMs`; `process.exit()` and signals skip this (only `exit` runs then,
-	 * and it cannot wait).
+	 * within `flushTimeoutMs`.
 	 */
 	readonly #onBeforeExit = (): void => {
 		if (this.#closed || this.#exitFlush !== 'idle') return;
-		for (const { execution } of this.#executions) execution.stopWatching();
-		if (![...this.#executions].some(({ sender }) => sender.pending)) return;
+		// Nothing to send: the cancel polls hold nothing up (their sockets are unref'd).
+		if (this.stats().queued === 0) return;
 		this.#exitFlush = 'flushing';
 		void this.close().finally(() => (this.#exitFlush = 'done'));
+	};
+
+	/**
+	 * `process.exit()` (or the end after `beforeExit`): only this thread has stopped, so the
+	 * delivery thread can still send what is queued while this one waits for it, at most
+	 * `flushTimeoutMs`. Without the delivery thread nothing can be sent from here.
+	 */
+	readonly #onExit = (): void => {
+		if (this.#closed) return;
+		if (this.stats().queued > 0) this.#link.flushAtExit();
 	};
 }
 

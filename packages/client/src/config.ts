@@ -30,8 +30,18 @@ export interface RunwatchOptions {
 	maxRetryDelayMs?: number;
 	/** Learn cancel requests by long-polling the server while an execution is open. Default true. */
 	watchCancel?: boolean;
-	/** Flush queued events when the process is about to exit on its own (`beforeExit`). Default true. */
+	/**
+	 * Deliver queued events when the process exits: when it runs out of work (`beforeExit`), and
+	 * with the delivery thread also on `process.exit()`, which then waits up to
+	 * `flushTimeoutMs`. Default true.
+	 */
 	flushOnExit?: boolean;
+	/**
+	 * Batch, serialise and send on a worker thread of the client's own, so that the agent's
+	 * thread only copies each event into shared memory. Default true; `false` sends from the
+	 * agent's thread (no extra thread, about 10 MB less memory).
+	 */
+	deliveryThread?: boolean;
 	/**
 	 * Called when delivery goes wrong; never throws into the agent. Default: one line on stderr
 	 * per kind of problem (`runwatch: …`). Pass `() => {}` to stay silent.
@@ -55,6 +65,7 @@ export interface ResolvedConfig {
 	maxRetryDelayMs: number;
 	watchCancel: boolean;
 	flushOnExit: boolean;
+	deliveryThread: boolean;
 	onError: ((error: RunwatchClientError) => void) | undefined;
 }
 
@@ -82,6 +93,7 @@ export function resolveConfig(options: RunwatchOptions = {}): ResolvedConfig {
 		maxRetryDelayMs: positive('maxRetryDelayMs', options.maxRetryDelayMs, DEFAULTS.backoffMaxMs),
 		watchCancel: options.watchCancel ?? true,
 		flushOnExit: options.flushOnExit ?? true,
+		deliveryThread: options.deliveryThread ?? true,
 		onError: options.onError
 	};
 }

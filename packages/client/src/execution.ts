@@ -1,13 +1,12 @@
 /** The handle of one execution: what an agent calls while it runs. */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
-import { pollCancel } from './cancel.js';
 import type { ResolvedConfig } from './config.js';
-import { DEFAULTS } from './limits.js';
-import { cleanName, jsonValue, splitText, type OutgoingEvent } from './events.js';
+import type { DeliveryLink, LinkedExecution } from './delivery-link.js';
+import { cleanName, cutString, jsonValue, serialiseEvent, splitText, type OutgoingEvent } from './events.js';
 import { OUTPUT_PIECE_UNITS } from './limits.js';
 import { randomId } from './ids.js';
-import type { DeliveryStats, ExecutionSender } from './sender.js';
+import type { DeliveryStats } from './sender.js';
 
 export type StepKind = 'llm' | 'tool' | 'agent' | 'custom';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -41,10 +40,20 @@ interface StepFrame {
 
 /** The enclosing steps of the running code, per async context: concurrent steps nest correctly. */
 const steps = new AsyncLocalStorage<StepFrame>();
+/** Until a first step starts there is no step to look up: events skip the (not free) context lookup. */
+let stepsUsed = false;
 
 const STEP_KINDS = new Set<string>(['llm', 'tool', 'agent', 'custom']);
 /** Events queued even over the memory budget: an execution's start and its end. */
 const ESSENTIAL = new Set<string>(['agent-start', 'agent-complete', 'error', 'cancelled']);
+/** Events that end an execution: the cancel watch stops there. */
+const ENDS = new Set<string>(['agent-complete', 'error', 'cancelled']);
+/**
+ * Longest string field of the client's own events (a log message, an error's message and stack)
+ * handed to the delivery side: two of them stay under the largest event (240 KiB), which
+ * the server's limit (256 KiB) would cut anyway.
+ */
+const MAX_FIELD_UNITS = 64 * 1024;
 
 type FlatData = Record<string, string | number | boolean>;
 const LOG_LEVELS = new Set<string>(['debug', 'info', 'warn', 'error']);
@@ -78,26 +87,37 @@ export class Execution {
 	readonly ready: Promise<void>;
 
 	#url: string;
-	readonly #sender: ExecutionSender;
+	readonly #link: DeliveryLink;
+	readonly #slot: number;
 	readonly #config: ResolvedConfig;
-	readonly #statsOf: () => DeliveryStats;
 	readonly #cancel = new AbortController();
-	readonly #stopPolling = new AbortController();
+	/** What the delivery side calls back; held here, so it lives exactly as long as this handle. */
+	readonly #linked: LinkedExecution;
 	#cancelReason: string | undefined;
 	#ended = false;
 
-	/** @internal Created by `Runwatch.start`/`open`. */
-	constructor(sender: ExecutionSender, config: ResolvedConfig, statsOf: () => DeliveryStats) {
-		this.id = sender.executionId;
-		this.#sender = sender;
+	/** @internal Created by `Runwatch.start`/`open`: records the execution's opening on `link`. */
+	constructor(link: DeliveryLink, config: ResolvedConfig, id: string, createBody: string) {
+		this.id = id;
+		this.#link = link;
 		this.#config = config;
-		this.#statsOf = statsOf;
 		this.#url = `${config.baseUrl}/executions/${encodeURIComponent(this.id)}`;
 		this.signal = this.#cancel.signal;
-		this.ready = sender.created.then((created) => {
-			if (typeof created?.url === 'string') this.#url = created.url;
-		});
-		if (config.watchCancel) void this.#watchCancel();
+		let resolveReady!: () => void;
+		this.ready = new Promise((resolve) => (resolveReady = resolve));
+		this.#linked = {
+			// The server answered the create (`url` undefined: it refused, or delivery was given up).
+			created: (url) => {
+				if (url !== undefined) this.#url = url;
+				resolveReady();
+			},
+			cancel: (reason) => {
+				if (this.#cancel.signal.aborted) return;
+				this.#cancelReason = reason;
+				this.#cancel.abort(reason ?? 'cancel requested');
+			}
+		};
+		this.#slot = link.open(this.#linked, id, createBody);
 	}
 
 	/** The execution's page: the server's answer when it came in time, else `<url>/executions/<id>`. */
@@ -136,13 +156,14 @@ export class Execution {
 
 	/** Queues an event of any type (`type`: letters, digits, `_ . : / -`). */
 	event(type: string, data?: Record<string, unknown>, options: { stepId?: string; parentStepId?: string } = {}): void {
-		const event: OutgoingEvent = { id: this.#sender.nextEventId(), type, ts: new Date().toISOString() };
+		// The id is given on the delivery side, in queue order; `serialiseEvent` puts it first.
+		const event = { type, ts: new Date().toISOString() } as OutgoingEvent;
 		const stepId = options.stepId ?? this.#currentStep()?.stepId;
 		if (stepId) event.stepId = stepId;
 		if (options.parentStepId) event.parentStepId = options.parentStepId;
 		if (data !== undefined) event.data = data;
 		// Serialised now: the agent may change `data` after this call.
-		this.#sender.enqueue(event, ESSENTIAL.has(type));
+		this.#link.json(this.#slot, ESSENTIAL.has(type), serialiseEvent(event), ENDS.has(type));
 	}
 
 	/**
@@ -150,7 +171,7 @@ export class Execution {
 	 * it), serialised at send time: the cheap path of `output`, `log`, `usage` and step ends.
 	 */
 	#emit(type: string, data: FlatData | undefined, stepId?: string): void {
-		this.#sender.enqueueOwn(type, data, stepId ?? this.#currentStep()?.stepId, undefined, ESSENTIAL.has(type));
+		this.#link.own(this.#slot, ESSENTIAL.has(type), type, data, stepId ?? this.#currentStep()?.stepId, ENDS.has(type));
 	}
 
 	/**
@@ -160,13 +181,14 @@ export class Execution {
 	output(text: string, options?: { stream?: string }): void {
 		const stream = options?.stream ? cleanName(options.stream, 'output') : undefined;
 		const all = typeof text === 'string' ? text : String(text);
-		if (all.length <= OUTPUT_PIECE_UNITS) return this.#emit('output', stream ? { text: all, stream } : { text: all });
-		for (const piece of splitText(all)) this.#emit('output', stream ? { text: piece, stream } : { text: piece });
+		const stepId = this.#currentStep()?.stepId;
+		if (all.length <= OUTPUT_PIECE_UNITS) return this.#link.output(this.#slot, all, stream, stepId);
+		for (const piece of splitText(all)) this.#link.output(this.#slot, piece, stream, stepId);
 	}
 
 	/** A log line. Unknown levels are sent as `info`. */
 	log(level: LogLevel, message: string): void {
-		this.#emit('log', { level: LOG_LEVELS.has(level) ? level : 'info', message: String(message) });
+		this.#emit('log', { level: LOG_LEVELS.has(level) ? level : 'info', message: cutString(String(message), MAX_FIELD_UNITS) });
 	}
 
 	/**
@@ -176,6 +198,7 @@ export class Execution {
 	 */
 	async step<T>(name: string, fn: (step: StepContext) => T | Promise<T>, options: StepOptions = {}): Promise<T> {
 		const stepId = randomId();
+		stepsUsed = true;
 		const outer = this.#currentStep();
 		const kind = options.kind && STEP_KINDS.has(options.kind) ? options.kind : 'custom';
 		const input = jsonValue(options.input);
@@ -216,14 +239,15 @@ export class Execution {
 
 	/** Marks the execution failed (`error` with the message and stack). */
 	fail(error: unknown): void {
-		this.#emit('error', errorData(error));
+		const { message, stack } = errorData(error);
+		this.#emit('error', { message: cutString(message, MAX_FIELD_UNITS), ...(stack !== undefined ? { stack: cutString(stack, MAX_FIELD_UNITS) } : {}) });
 		this.#end();
 	}
 
 	/** Records that the execution stopped because it was cancelled (`cancelled`). Default reason: the one given with the request. */
 	cancelled(reason?: string): void {
 		const why = reason ?? this.#cancelReason;
-		this.#emit('cancelled', why !== undefined ? { reason: String(why) } : undefined);
+		this.#emit('cancelled', why !== undefined ? { reason: cutString(String(why), MAX_FIELD_UNITS) } : undefined);
 		this.#end();
 	}
 
@@ -232,7 +256,7 @@ export class Execution {
 	 * when `timeoutMs` (default: the client's `flushTimeoutMs`, 5 s) passed first; never rejects.
 	 */
 	flush(options: { timeoutMs?: number } = {}): Promise<boolean> {
-		return this.#sender.flush(options.timeoutMs ?? this.#config.flushTimeoutMs);
+		return this.#link.request({ op: 'flush', slot: this.#slot, timeoutMs: options.timeoutMs ?? this.#config.flushTimeoutMs });
 	}
 
 	/**
@@ -240,44 +264,26 @@ export class Execution {
 	 * time is up is given up and counted as dropped. Does not complete the execution.
 	 */
 	async close(options: { timeoutMs?: number } = {}): Promise<void> {
-		this.#stopPolling.abort();
-		const drained = await this.flush(options);
-		if (!drained) this.#sender.abandon();
+		await this.#link.request({ op: 'closeExecution', slot: this.#slot, timeoutMs: options.timeoutMs ?? this.#config.flushTimeoutMs });
 	}
 
 	/** Delivery counters of the client this execution belongs to. */
 	stats(): DeliveryStats {
-		return this.#statsOf();
+		return this.#link.stats();
 	}
 
 	#end(): void {
 		this.#ended = true;
-		this.#stopPolling.abort();
 	}
 
 	#currentStep(): StepFrame | undefined {
+		if (!stepsUsed) return undefined;
 		for (let frame = steps.getStore(); frame; frame = frame.outer) if (frame.execution === this) return frame;
 		return undefined;
 	}
 
-	async #watchCancel(): Promise<void> {
-		const created = await this.#sender.created;
-		if (!created || this.#stopPolling.signal.aborted) return;
-		await pollCancel({
-			baseUrl: this.#config.baseUrl,
-			token: this.#config.token,
-			executionId: this.id,
-			waitSeconds: DEFAULTS.cancelWaitSeconds,
-			signal: this.#stopPolling.signal,
-			onCancel: (reason) => {
-				this.#cancelReason = reason;
-				this.#cancel.abort(reason ?? 'cancel requested');
-			}
-		});
-	}
-
 	/** @internal Stops the cancel poll (client close, process exit). */
 	stopWatching(): void {
-		this.#stopPolling.abort();
+		this.#link.stopWatching(this.#slot);
 	}
 }

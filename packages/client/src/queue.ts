@@ -22,7 +22,9 @@ export class QueueBudget {
 	bytes = 0;
 	constructor(
 		readonly maxEvents: number,
-		readonly maxBytes: number
+		readonly maxBytes: number,
+		/** Called with the number of queued events whenever it changes (the delivery thread publishes it). */
+		readonly onEvents?: (events: number) => void
 	) {}
 
 	/** Reserves room for one event; `false` when it does not fit (and is not essential). */
@@ -30,12 +32,14 @@ export class QueueBudget {
 		if (!essential && (this.events + 1 > this.maxEvents || this.bytes + bytes > this.maxBytes)) return false;
 		this.events++;
 		this.bytes += bytes;
+		this.onEvents?.(this.events);
 		return true;
 	}
 
 	release(events: number, bytes: number): void {
 		this.events -= events;
 		this.bytes -= bytes;
+		this.onEvents?.(this.events);
 	}
 }
 

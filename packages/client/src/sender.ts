@@ -35,7 +35,7 @@ export interface DeliveryContext {
 }
 
 /** Default `onError`: one line on stderr per kind of problem, for the life of the client. */
-function warnOncePerCode(): (error: RunwatchClientError) => void {
+export function warnOncePerCode(): (error: RunwatchClientError) => void {
 	const seen = new Set<RunwatchErrorCode>();
 	return (error) => {
 		if (seen.has(error.code)) return;
@@ -131,13 +131,19 @@ export class ExecutionSender {
 	 * is sent, off the agent's call path; its size in the memory budget is an estimate (JSON
 	 * characters), since the exact bytes are known only then.
 	 */
-	enqueueOwn(type: string, data: Record<string, string | number | boolean> | undefined, stepId: string | undefined, parentStepId: string | undefined, essential: boolean): boolean {
+	enqueueOwn(type: string, data: Record<string, string | number | boolean> | undefined, stepId: string | undefined, parentStepId: string | undefined, essential: boolean, tsMs: number = Date.now()): boolean {
 		let bytes = 64 + type.length + (stepId ? stepId.length + 12 : 0) + (parentStepId ? parentStepId.length + 18 : 0);
 		if (data) for (const key in data) {
 			const value = data[key];
 			bytes += key.length + 4 + (typeof value === 'string' ? value.length + 2 : 24);
 		}
-		return this.#push(new OwnEvent(this.#nextSeq++, Date.now(), type, data, stepId, parentStepId, bytes, essential));
+		return this.#push(new OwnEvent(this.#nextSeq++, tsMs, type, data, stepId, parentStepId, bytes, essential));
+	}
+
+	/** Queues an event serialised without its id (`{"type":…}`); the id is given here, in queue order. */
+	enqueueJson(jsonWithoutId: string, essential: boolean): boolean {
+		const json = `{"id":"${this.nextEventId()}",${jsonWithoutId.slice(1)}`;
+		return this.#push({ json, bytes: Buffer.byteLength(json), essential });
 	}
 
 	#push(item: QueuedEvent): boolean {

@@ -1,0 +1,217 @@
+/**
+ * The delivery side of the client: it reads the records the agent's thread wrote into the ring,
+ * keeps one {@link ExecutionSender} per execution (batching, retries, the memory budget), watches
+ * for cancel requests, and answers the agent's thread by messages. It runs in a worker thread
+ * (`delivery-worker.ts`) or, with `deliveryThread: false`, on the agent's own thread: the same
+ * code either way.
+ */
+import { pollCancel } from './cancel.js';
+import type { ResolvedConfig } from './config.js';
+import type { RunwatchClientError, RunwatchErrorCode } from './errors.js';
+import { DEFAULTS } from './limits.js';
+import { QueueBudget } from './queue.js';
+import { COUNTERS, CONTROL, RingReader, type FlatData, type RecordSink, type SharedRing } from './ring.js';
+import { ExecutionSender, sleep, type DeliveryContext } from './sender.js';
+
+/** How often the ring is read while records keep coming (when it falls quiet, the writer wakes the reader). */
+export const DRAIN_INTERVAL_MS = 5;
+
+/** What the agent's thread asks; `id` is echoed in the `done` answer. */
+export type ToHost =
+	| { op: 'flush'; id: number; slot?: number; timeoutMs: number }
+	| { op: 'closeExecution'; id: number; slot: number; timeoutMs: number }
+	| { op: 'close'; id: number; timeoutMs: number }
+	| { op: 'stopWatching'; slot: number }
+	/** The agent let go of the execution's handle: forget it once its events are delivered. */
+	| { op: 'forget'; slot: number };
+
+/** What the delivery side tells the agent's thread. */
+export type FromHost =
+	| { op: 'created'; slot: number; url: string | undefined }
+	| { op: 'cancel'; slot: number; reason: string | undefined }
+	| { op: 'error'; code: RunwatchErrorCode; message: string; executionId: string; status?: number }
+	| { op: 'done'; id: number; ok: boolean };
+
+/** The configuration that crosses to the worker (no functions). */
+export type HostConfig = Omit<ResolvedConfig, 'onError'>;
+
+interface Entry {
+	sender: ExecutionSender;
+	forgotten: boolean;
+	stopWatching: AbortController;
+}
+
+/** The delivery counters, stored in the ring's shared counters so the agent's thread reads them at any time. */
+function sharedStats(counters: Float64Array): DeliveryContext['stats'] {
+	return {
+		get sent() {
+			return counters[COUNTERS.sent]!;
+		},
+		set sent(value) {
+			counters[COUNTERS.sent] = value;
+		},
+		get dropped() {
+			return counters[COUNTERS.dropped]!;
+		},
+		set dropped(value) {
+			counters[COUNTERS.dropped] = value;
+		},
+		get retries() {
+			return counters[COUNTERS.retries]!;
+		},
+		set retries(value) {
+			counters[COUNTERS.retries] = value;
+		},
+		get failed() {
+			return counters[COUNTERS.failed]!;
+		},
+		set failed(value) {
+			counters[COUNTERS.failed] = value;
+		}
+	};
+}
+
+export class DeliveryHost implements RecordSink {
+	readonly #ring: SharedRing;
+	readonly #reader: RingReader;
+	readonly #ctx: DeliveryContext;
+	readonly #post: (message: FromHost) => void;
+	readonly #entries = new Map<number, Entry>();
+	#closed = false;
+
+	constructor(ring: SharedRing, config: HostConfig, post: (message: FromHost) => void) {
+		this.#ring = ring;
+		this.#reader = new RingReader(ring);
+		this.#post = post;
+		this.#ctx = {
+			config: { ...config, onError: undefined },
+			budget: new QueueBudget(config.maxQueueEvents, config.maxQueueBytes, (events) => (ring.counters[COUNTERS.queued] = events)),
+			stats: sharedStats(ring.counters),
+			report: (error: RunwatchClientError) => post({ op: 'error', code: error.code, message: error.message, executionId: error.executionId, status: error.status })
+		};
+	}
+
+	/**
+	 * Reads the ring until the client closes: every few milliseconds while records come, else
+	 * asleep until the writer wakes it. At exit (the agent's thread asks and blocks) it delivers
+	 * what is queued within `flushTimeoutMs`, then says it is done.
+	 */
+	async run(): Promise<void> {
+		const control = this.#ring.control;
+		while (!this.#closed) {
+			const records = this.#drain();
+			if (Atomics.load(control, CONTROL.exitRequested) === 1) {
+				await this.#close(this.#ctx.config.flushTimeoutMs);
+				Atomics.store(control, CONTROL.exitDone, 1);
+				Atomics.notify(control, CONTROL.exitDone);
+				return;
+			}
+			if (records > 0) await sleep(DRAIN_INTERVAL_MS);
+			else await this.#reader.waitForData();
+		}
+	}
+
+	/** Handles a request of the agent's thread, after the records it wrote before asking. */
+	async handle(message: ToHost): Promise<void> {
+		this.#drain();
+		switch (message.op) {
+			case 'stopWatching':
+				this.#entries.get(message.slot)?.stopWatching.abort();
+				return;
+			case 'forget': {
+				const entry = this.#entries.get(message.slot);
+				if (!entry) return;
+				entry.forgotten = true;
+				entry.stopWatching.abort();
+				if (!entry.sender.pending) this.#entries.delete(message.slot);
+				return;
+			}
+			case 'flush': {
+				const entries = message.slot === undefined ? [...this.#entries.values()] : [this.#entries.get(message.slot)].filter((e) => e !== undefined);
+				const results = await Promise.all(entries.map((entry) => entry.sender.flush(message.timeoutMs)));
+				return this.#post({ op: 'done', id: message.id, ok: results.every(Boolean) });
+			}
+			case 'closeExecution': {
+				const entry = this.#entries.get(message.slot);
+				if (!entry) return this.#post({ op: 'done', id: message.id, ok: true });
+				entry.stopWatching.abort();
+				const drained = await entry.sender.flush(message.timeoutMs);
+				if (!drained) entry.sender.abandon();
+				return this.#post({ op: 'done', id: message.id, ok: drained });
+			}
+			case 'close':
+				await this.#close(message.timeoutMs);
+				return this.#post({ op: 'done', id: message.id, ok: true });
+		}
+	}
+
+	#drain(): number {
+		try {
+			return this.#reader.drain(this);
+		} catch (error) {
+			// A bug, not bad input: say it once and stop reading rather than loop on it.
+			this.#closed = true;
+			this.#post({ op: 'error', code: 'abandoned', message: `delivery stopped: ${(error as Error).message}`, executionId: '' });
+			return 0;
+		}
+	}
+
+	/** Stops watching for cancels, flushes within `timeoutMs`, gives up what is left. */
+	async #close(timeoutMs: number): Promise<void> {
+		this.#drain();
+		this.#closed = true;
+		for (const entry of this.#entries.values()) entry.stopWatching.abort();
+		const entries = [...this.#entries.values()];
+		await Promise.all(entries.map((entry) => entry.sender.flush(timeoutMs)));
+		for (const entry of entries) entry.sender.abandon();
+		this.#entries.clear();
+	}
+
+	/** Opens an execution's delivery; a slot already open is left as it is (see `DeliveryLink` taking over). */
+	open(slot: number, executionId: string, createBody: string): void {
+		if (this.#entries.has(slot)) return;
+		const sender = new ExecutionSender(this.#ctx, executionId, JSON.parse(createBody) as Record<string, unknown>);
+		const entry: Entry = { sender, forgotten: false, stopWatching: new AbortController() };
+		this.#entries.set(slot, entry);
+		sender.onIdle = () => {
+			if ((entry.forgotten || sender.stopped) && this.#entries.get(slot) === entry) this.#entries.delete(slot);
+		};
+		void sender.created.then((created) => {
+			this.#post({ op: 'created', slot, url: typeof created?.url === 'string' ? created.url : undefined });
+			if (created && this.#ctx.config.watchCancel) void this.#watchCancel(slot, entry);
+		});
+	}
+
+	own(slot: number, essential: boolean, tsMs: number, type: string, data: FlatData | undefined, stepId: string | undefined, parentStepId: string | undefined, ends: boolean): void {
+		const entry = this.#entryOf(slot);
+		if (!entry) return;
+		entry.sender.enqueueOwn(type, data, stepId, parentStepId, essential, tsMs);
+		if (ends) entry.stopWatching.abort();
+	}
+
+	json(slot: number, essential: boolean, jsonWithoutId: string, ends: boolean): void {
+		const entry = this.#entryOf(slot);
+		if (!entry) return;
+		entry.sender.enqueueJson(jsonWithoutId, essential);
+		if (ends) entry.stopWatching.abort();
+	}
+
+	#entryOf(slot: number): Entry | undefined {
+		const entry = this.#entries.get(slot);
+		// Only after close: those events are not sent.
+		if (!entry) this.#ctx.stats.dropped++;
+		return entry;
+	}
+
+	async #watchCancel(slot: number, entry: Entry): Promise<void> {
+		if (entry.stopWatching.signal.aborted) return;
+		await pollCancel({
+			baseUrl: this.#ctx.config.baseUrl,
+			token: this.#ctx.config.token,
+			executionId: entry.sender.executionId,
+			waitSeconds: DEFAULTS.cancelWaitSeconds,
+			signal: entry.stopWatching.signal,
+			onCancel: (reason) => this.#post({ op: 'cancel', slot, reason })
+		});
+	}
+}
