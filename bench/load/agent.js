@@ -7,9 +7,9 @@
 //   spawnTimes    spawn `runwatch run -- node -e ""` and the bare `node -e`: time to the first
 //                 line on stderr
 // It needs the built client (`npm run build:client` → packages/client/dist).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { assertLoopback, nowUs, serve } from './ipc.js';
 
@@ -124,32 +124,53 @@ function makeWork(workBytes) {
 	};
 }
 
-/** CPU microseconds this process has used (every thread: the client's sending counts too). */
+/** CPU microseconds this process has used (every thread: the client's delivery thread counts too). */
 const cpuUs = () => {
 	const u = process.cpuUsage();
 	return u.user + u.system;
 };
 
 /**
- * `blocks` pairs of `iterations` iterations, alternately without the client and with one
- * `run.output()` per iteration (default client options: batching, bounded queue, cancel watch).
- * Both loops yield every `yieldEvery` iterations, so the client's batching, sending and answers
- * run inside the timed loop, on the agent's thread. A block with the client ends with
- * `flush()`, counted in its CPU time (the sending its events cost) but not in its wall time
- * (waiting for the server is not the agent's work); the next block then starts with nothing in
- * flight. The figure is CPU time, which other processes on the machine do not inflate; wall
- * time is reported beside. One warm-up pair first (not counted).
+ * CPU microseconds of this thread alone — the agent's own loop — from the kernel's per-thread
+ * accounting (nanoseconds); undefined where there is none (not Linux).
  */
-async function agentLoop({ baseUrl, token, iterations, blocks, workBytes = 4096, yieldEvery = 100 }) {
+const threadCpuUs = (() => {
+	try {
+		readFileSync('/proc/thread-self/schedstat', 'utf8');
+	} catch {
+		return () => undefined;
+	}
+	return () => Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1000;
+})();
+
+/**
+ * `blocks` pairs of `iterations` iterations, alternately without the client and with one
+ * `run.output()` per iteration (default client options: batching, bounded queue, cancel watch;
+ * `deliveryThread` as given). Both loops yield every `yieldEvery` iterations, so the client's
+ * work runs inside the timed loop. A block with the client ends with `flush()`, counted in its
+ * CPU time but not in its wall time (waiting for the server is not the agent's work); the next
+ * block then starts with nothing in flight. Three figures per block: the CPU time of the agent's
+ * own thread (its loop: the figure of the target), of the whole process (every thread: what the
+ * client costs the machine in all), and the wall time. One warm-up pair first (not counted).
+ */
+async function agentLoop({ baseUrl, token, iterations, blocks, workBytes = 4096, yieldEvery = 100, deliveryThread = true, deliveryCpus }) {
 	assertLoopback(baseUrl);
 	const { createRunwatch } = await loadClient();
 	const work = makeWork(workBytes);
 	const errors = [];
-	const runwatch = createRunwatch({ url: baseUrl, token, flushOnExit: false, onError: (error) => errors.push(`${error.code}: ${error.message}`) });
+	const threadsBefore = new Set(readdirSync('/proc/self/task'));
+	const runwatch = createRunwatch({ url: baseUrl, token, flushOnExit: false, deliveryThread, onError: (error) => errors.push(`${error.code}: ${error.message}`) });
+	if (deliveryThread && deliveryCpus) {
+		// The client's delivery thread may run on these cores (as on a machine where the agent's
+		// process is not confined to one); the agent's own thread stays on the load core.
+		await new Promise((resolve) => setTimeout(resolve, 200));
+		for (const tid of readdirSync('/proc/self/task').filter((t) => !threadsBefore.has(t))) execFileSync('taskset', ['-p', '-c', deliveryCpus, tid], { stdio: 'ignore' });
+	}
 	const run = await runwatch.start({ agent: 'bench-agent-loop' });
 	let sink = 0;
 	const loop = async (withClient) => {
 		const c0 = cpuUs();
+		const th0 = threadCpuUs();
 		const t0 = nowUs();
 		for (let i = 1; i <= iterations; i++) {
 			const h = work(i);
@@ -158,12 +179,9 @@ async function agentLoop({ baseUrl, token, iterations, blocks, workBytes = 4096,
 			if (i % yieldEvery === 0) await turn();
 		}
 		const wallUs = nowUs() - t0;
-		if (withClient) {
-			const c1 = cpuUs();
-			await runwatch.flush({ timeoutMs: 60000 });
-			return { wallUs, cpuUs: c1 - c0 + (cpuUs() - c1) };
-		}
-		return { wallUs, cpuUs: cpuUs() - c0 };
+		if (withClient) await runwatch.flush({ timeoutMs: 60000 });
+		const th1 = threadCpuUs();
+		return { wallUs, cpuUs: cpuUs() - c0, threadCpuUs: th0 === undefined ? undefined : th1 - th0 };
 	};
 	await loop(false);
 	await loop(true);
@@ -180,6 +198,8 @@ async function agentLoop({ baseUrl, token, iterations, blocks, workBytes = 4096,
 	return {
 		withoutCpuUs: without.map((x) => x.cpuUs),
 		withCpuUs: withC.map((x) => x.cpuUs),
+		withoutThreadCpuUs: without.map((x) => x.threadCpuUs),
+		withThreadCpuUs: withC.map((x) => x.threadCpuUs),
 		withoutWallUs: without.map((x) => x.wallUs),
 		withWallUs: withC.map((x) => x.wallUs),
 		emitted,
