@@ -73,6 +73,7 @@ export class Runwatch {
 		if (options.id !== undefined && !ID_PATTERN.test(options.id)) {
 			throw new TypeError(`execution id "${options.id}" must be 1–64 characters of A-Z a-z 0-9 _ -`);
 		}
+		if (this.#closed) this.#reopen();
 		const id = options.id ?? randomId();
 		const body: Record<string, unknown> = { agent: named(options.agent, 'agent') };
 		if (options.department !== undefined) body.department = named(options.department, 'department');
@@ -96,6 +97,16 @@ export class Runwatch {
 		return execution;
 	}
 
+	/** An execution opened after `close()`: delivery starts again, and so does the flush on exit. */
+	#reopen(): void {
+		this.#closed = false;
+		this.#exitFlush = 'idle';
+		if (this.#config.flushOnExit) {
+			process.on('beforeExit', this.#onBeforeExit);
+			process.on('exit', this.#onExit);
+		}
+	}
+
 	/** Delivery counters across this client's executions. */
 	stats(): DeliveryStats {
 		return this.#link.stats();
@@ -111,8 +122,8 @@ export class Runwatch {
 
 	/**
 	 * Stops watching for cancels, flushes (see {@link flush}), gives up what is still queued
-	 * after `timeoutMs` (counted as dropped) and ends the delivery thread. Events queued after
-	 * it are dropped.
+	 * after `timeoutMs` (counted as dropped) and ends the delivery thread. Later events of these
+	 * executions are dropped; an execution started afterwards starts delivery again.
 	 */
 	async close(options: { timeoutMs?: number } = {}): Promise<void> {
 		this.#closed = true;

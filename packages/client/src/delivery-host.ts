@@ -11,9 +11,13 @@ import type { RunwatchClientError, RunwatchErrorCode } from './errors.js';
 import { DEFAULTS } from './limits.js';
 import { QueueBudget } from './queue.js';
 import { COUNTERS, CONTROL, RingReader, type FlatData, type RecordSink, type SharedRing } from './ring.js';
-import { ExecutionSender, sleep, type DeliveryContext } from './sender.js';
+import { ExecutionSender, type DeliveryContext } from './sender.js';
 
-/** How often the ring is read while records keep coming (when it falls quiet, the writer wakes the reader). */
+/**
+ * How often the ring is read while records keep coming: they wait for others to share a
+ * request anyway (`flushIntervalMs`). A burst that fills half the ring wakes the reader sooner;
+ * after a quiet spell the first record wakes it at once.
+ */
 export const DRAIN_INTERVAL_MS = 5;
 
 /** What the agent's thread asks; `id` is echoed in the `done` answer. */
@@ -106,8 +110,7 @@ export class DeliveryHost implements RecordSink {
 				Atomics.notify(control, CONTROL.exitDone);
 				return;
 			}
-			if (records > 0) await sleep(DRAIN_INTERVAL_MS);
-			else await this.#reader.waitForData();
+			await this.#reader.waitForData(records > 0 ? DRAIN_INTERVAL_MS : undefined);
 		}
 	}
 

@@ -66,3 +66,20 @@ test('an event too big for the ring is dropped with a reason; the ones around it
 	expect(errors[0]?.message).toMatch(/over half the delivery ring/);
 	await delivery.close(1000);
 });
+
+test('after close() the old executions are done (their events dropped), and one opened later is delivered', async () => {
+	server = await RecordingServer.start();
+	const delivery = link({}, 1024);
+	const first = delivery.open(handle, 'first', '{"agent":{"name":"a"},"id":"first"}');
+	delivery.output(first, 'one', undefined, undefined);
+	await delivery.close(5000);
+	delivery.output(first, 'after close', undefined, undefined);
+	const second = delivery.open(handle, 'second', '{"agent":{"name":"a"},"id":"second"}');
+	delivery.output(second, 'two', undefined, undefined);
+	delivery.output(first, 'old execution, new delivery', undefined, undefined);
+	expect(await delivery.request({ op: 'flush', timeoutMs: 10_000 })).toBe(true);
+	expect(server.requests.filter((r) => r.path === '/api/executions').map((r) => r.body.id)).toEqual(['first', 'second']);
+	expect(server.events.map((e) => e.data.text)).toEqual(['one', 'two']);
+	expect(delivery.stats()).toMatchObject({ sent: 2, dropped: 2, queued: 0 });
+	await delivery.close(1000);
+});

@@ -64,7 +64,9 @@ export class DeliveryLink {
 	#port: MessagePort | undefined;
 	#worker: Worker | undefined;
 	#host: DeliveryHost | undefined;
+	/** After `close()` (until an execution is opened again) and at exit: nothing reads the ring. */
 	#closed = false;
+	#exiting = false;
 
 	constructor(config: ResolvedConfig, ringUnits?: number) {
 		this.#config = config;
@@ -73,22 +75,31 @@ export class DeliveryLink {
 		this.#writer = new RingWriter(this.ring);
 		const { onError: _functionsStayHere, ...hostConfig }: ResolvedConfig = config;
 		this.#hostConfig = hostConfig;
-		if (config.deliveryThread && existsSync(workerFile)) this.#startThread();
+		this.#start();
+	}
+
+	/** Starts delivery: at construction, and again when an execution is opened after `close()`. */
+	#start(): void {
+		this.#closed = false;
+		if (this.#config.deliveryThread && existsSync(workerFile)) this.#startThread();
 		else this.#startHere();
 	}
 
 	#startThread(): void {
 		const { port1, port2 } = new MessageChannel();
+		let worker: Worker;
 		try {
 			// No flags of the agent's process (`-e`, `--input-type`, loaders): the worker runs only this package's JS.
-			this.#worker = new Worker(workerFile, { workerData: { buffer: this.ring.buffer, config: this.#hostConfig, port: port2 }, transferList: [port2], execArgv: [] });
+			worker = new Worker(workerFile, { workerData: { buffer: this.ring.buffer, config: this.#hostConfig, port: port2 }, transferList: [port2], execArgv: [] });
 		} catch (error) {
 			port1.close();
 			return this.#takeOver(`the delivery thread could not start (${(error as Error).message})`);
 		}
-		this.#worker.on('error', (error) => this.#takeOver(`the delivery thread failed (${error.message})`));
-		this.#worker.on('exit', (code) => this.#takeOver(`the delivery thread exited (code ${code})`));
-		this.#worker.unref();
+		this.#worker = worker;
+		// Only the current worker's end matters: one ended by close() may report after a restart.
+		worker.on('error', (error) => this.#worker === worker && this.#takeOver(`the delivery thread failed (${error.message})`));
+		worker.on('exit', (code) => this.#worker === worker && this.#takeOver(`the delivery thread exited (code ${code})`));
+		worker.unref();
 		this.#port = port1;
 		port1.on('message', (message: FromHost) => this.#receive(message));
 		port1.unref();
@@ -125,6 +136,7 @@ export class DeliveryLink {
 
 	/** Registers an execution's handle and records its opening; returns its slot. */
 	open(execution: LinkedExecution, executionId: string, createBody: string): number {
+		if (this.#closed && !this.#exiting) this.#start();
 		const slot = this.#nextSlot++;
 		this.#executions.set(slot, new WeakRef(execution));
 		this.#opened.set(slot, { id: executionId, body: createBody });
@@ -135,6 +147,7 @@ export class DeliveryLink {
 
 	/** Queues an event with flat data (see `RingWriter.own`). Never throws, never blocks. */
 	own(slot: number, essential: boolean, type: string, data: FlatData | undefined, stepId: string | undefined, ends: boolean): void {
+		if (this.#closed) return this.#afterClose();
 		const tsMs = Date.now();
 		if (this.#overflowHead === this.#overflow.length || this.#retryOverflow()) {
 			try {
@@ -150,6 +163,7 @@ export class DeliveryLink {
 
 	/** Queues an `output` event (the hot path: see `RingWriter.output`). Never throws, never blocks. */
 	output(slot: number, text: string, stream: string | undefined, stepId: string | undefined): void {
+		if (this.#closed) return this.#afterClose();
 		const tsMs = Date.now();
 		if (this.#overflowHead === this.#overflow.length || this.#retryOverflow()) {
 			try {
@@ -163,6 +177,7 @@ export class DeliveryLink {
 
 	/** Queues a serialised event (its JSON without an id). Never throws, never blocks. */
 	json(slot: number, essential: boolean, jsonWithoutId: string, ends: boolean): void {
+		if (this.#closed) return this.#afterClose();
 		if (this.#overflowHead === this.#overflow.length || this.#retryOverflow()) {
 			try {
 				if (this.#writer.json(slot, essential, jsonWithoutId, ends)) return;
@@ -204,7 +219,10 @@ export class DeliveryLink {
 		this.#send({ op: 'stopWatching', slot });
 	}
 
-	/** Flushes, gives up what is left after `timeoutMs`, and ends the delivery thread. */
+	/**
+	 * Flushes, gives up what is left after `timeoutMs`, and ends the delivery thread (started
+	 * again if an execution is opened later).
+	 */
 	async close(timeoutMs: number): Promise<void> {
 		if (this.#closed) return;
 		await this.request({ op: 'close', timeoutMs });
@@ -231,6 +249,7 @@ export class DeliveryLink {
 	flushAtExit(): boolean {
 		if (!this.#worker || this.#closed) return false;
 		this.#closed = true;
+		this.#exiting = true;
 		const control = this.ring.control;
 		const deadline = Date.now() + this.#config.flushTimeoutMs;
 		// The delivery thread still reads the ring meanwhile: wait for room, a few ms at a time.
@@ -255,6 +274,11 @@ export class DeliveryLink {
 			case 'cancel':
 				return this.#executions.get(message.slot)?.deref()?.cancel(message.reason);
 			case 'error':
+				// A full queue over there and a full ring here are one outage: said once.
+				if (message.code === 'dropped') {
+					if (this.#dropReported && this.#overflowCount > 0) return;
+					this.#dropReported = true;
+				}
 				return this.#reportSafely(new RunwatchClientError(message.code, message.message, message.executionId, message.status));
 			case 'done': {
 				const waiting = this.#waiting.get(message.id);
@@ -271,6 +295,11 @@ export class DeliveryLink {
 		} catch {
 			// an onError that throws must not reach the agent
 		}
+	}
+
+	/** An event after `close()`: nothing reads the ring any more. Counted as dropped, as before close it would have been sent. */
+	#afterClose(): void {
+		this.ring.counters[COUNTERS.ringDropped]! += 1;
 	}
 
 	/** A record too big for the ring at all (it could never go): dropped, and said. */
@@ -323,8 +352,12 @@ export class DeliveryLink {
 			this.#retryLater();
 			return false;
 		}
-		this.#overflow = [];
-		this.#overflowHead = 0;
+		if (this.#overflow.length > 0) {
+			this.#overflow = [];
+			this.#overflowHead = 0;
+			// The burst is through: the next one is a new outage, said again.
+			this.#dropReported = false;
+		}
 		return true;
 	}
 
@@ -352,10 +385,13 @@ export class DeliveryLink {
 
 	#shutDown(): void {
 		clearTimeout(this.#overflowTimer);
-		if (this.#worker) {
-			this.#port?.close();
-			void this.#worker.terminate();
-		}
+		this.#overflowTimer = undefined;
+		const worker = this.#worker;
+		this.#worker = undefined;
+		this.#host = undefined;
+		this.#port?.close();
+		this.#port = undefined;
+		if (worker) void worker.terminate();
 		this.#opened.clear();
 	}
 }

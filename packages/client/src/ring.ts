@@ -10,7 +10,7 @@
  * a power of two, so `counter & mask` is the index. Every record starts with its length in
  * units as a 32-bit number (two units); a length with the top bit set is padding up to the end
  * of the ring, skipped by the reader. Records have an even length so that at least two units
- * remain before the end.
+ * remain before the end. Strings whose characters are all below 256 go two to a unit.
  */
 
 /**
@@ -25,7 +25,11 @@ export const CONTROL = {
 	read: 16,
 	/** Bumped to wake the reader (Atomics.notify). */
 	signal: 32,
-	/** 1 while the reader waits on `signal`: the writer then wakes it, once. */
+	/**
+	 * The reader's state: 0 reading; 1 asleep until anything is written; 2 napping between
+	 * drains, woken early only when the ring is half full. The writer wakes it once, by
+	 * setting 0.
+	 */
 	readerAsleep: 33,
 	/** Set by the agent's thread at exit: deliver what is queued, then set `exitDone`. */
 	exitRequested: 34,
@@ -56,6 +60,10 @@ const COUNTER_SLOTS = 16;
 
 const DATA_OFFSET = CONTROL_SLOTS * 4 + COUNTER_SLOTS * 8;
 const PAD = 0x80000000;
+/** In a string's length (its high unit): its characters are packed two to a unit. */
+const ONE_BYTE = 0x8000;
+/** Packing puts the first character in a unit's low byte, which is the first in memory only on little-endian machines. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * Default data size: 512 Ki code units (1 MiB): thousands of events in transit, and room for
@@ -146,6 +154,8 @@ export class RingWriter {
 	readonly #f64 = new Float64Array(1);
 	readonly #f64Units = new Uint16Array(this.#f64.buffer);
 	#write: number;
+	/** Where the record being written starts. */
+	#recordAt = 0;
 	/** The reader's position when last looked at: read again only when the room it left is not enough. */
 	#read: number;
 	#pos = 0;
@@ -253,7 +263,10 @@ export class RingWriter {
 		return true;
 	}
 
-	/** Reserves `payload` units (plus the length); pads to the start when they would wrap. */
+	/**
+	 * Makes room for a record of at most `payload` units (plus its length), padding to the start
+	 * when it would wrap; its actual length is set by {@link #commit}.
+	 */
 	#begin(payload: number): boolean {
 		const size = (payload + 2 + 1) & ~1;
 		const ring = this.#ring;
@@ -272,10 +285,8 @@ export class RingWriter {
 			this.#write = (this.#write + tillEnd) | 0;
 			at = 0;
 		}
-		this.#units[at] = size & 0xffff;
-		this.#units[at + 1] = size >>> 16;
+		this.#recordAt = at;
 		this.#pos = at + 2;
-		this.#write = (this.#write + size) | 0;
 		return true;
 	}
 
@@ -295,22 +306,51 @@ export class RingWriter {
 		units[this.#pos++] = Math.floor(tsMs / 0x100000000) & 0xffff;
 	}
 
+	/**
+	 * The string's length, then its characters: two to a unit when every one is below 256 (most
+	 * text is), which halves the memory written; else one UTF-16 code unit each.
+	 */
 	#string(text: string): void {
 		const units = this.#units;
 		const length = text.length;
-		units[this.#pos++] = length & 0xffff;
-		units[this.#pos++] = length >>> 16;
-		let pos = this.#pos;
+		const lengthAt = this.#pos;
+		let pos = lengthAt + 2;
+		if (LITTLE_ENDIAN) {
+			let i = 0;
+			let wide = 0;
+			for (; i + 1 < length; i += 2) {
+				const a = text.charCodeAt(i);
+				const b = text.charCodeAt(i + 1);
+				if ((wide = a | b) > 0xff) break;
+				units[pos++] = a | (b << 8);
+			}
+			if (wide <= 0xff && i < length) units[pos++] = wide = text.charCodeAt(i);
+			if (wide <= 0xff) {
+				units[lengthAt] = length & 0xffff;
+				units[lengthAt + 1] = (length >>> 16) | ONE_BYTE;
+				this.#pos = pos;
+				return;
+			}
+			pos = lengthAt + 2;
+		}
 		for (let i = 0; i < length; i++) units[pos++] = text.charCodeAt(i);
+		units[lengthAt] = length & 0xffff;
+		units[lengthAt + 1] = length >>> 16;
 		this.#pos = pos;
 	}
 
-	/** Publishes the record (and `events` more events written); wakes a sleeping reader. */
+	/** Sets the record's length, publishes it (and `events` more events written); wakes a sleeping reader. */
 	#commit(events: number): void {
 		const ring = this.#ring;
+		const size = (this.#pos - this.#recordAt + 1) & ~1;
+		this.#units[this.#recordAt] = size & 0xffff;
+		this.#units[this.#recordAt + 1] = size >>> 16;
+		this.#write = (this.#write + size) | 0;
 		Atomics.store(ring.control, CONTROL.write, this.#write);
 		if (events) ring.counters[COUNTERS.eventsWritten]! += events;
-		if (Atomics.load(ring.control, CONTROL.readerAsleep) === 1 && Atomics.compareExchange(ring.control, CONTROL.readerAsleep, 1, 0) === 1) ring.wake();
+		const asleep = Atomics.load(ring.control, CONTROL.readerAsleep);
+		if (asleep === 0 || (asleep === 2 && (this.#write - this.#read) >>> 0 <= ring.capacity >>> 1)) return;
+		if (Atomics.compareExchange(ring.control, CONTROL.readerAsleep, asleep, 0) === asleep) ring.wake();
 	}
 }
 
@@ -404,15 +444,16 @@ export class RingReader {
 	}
 
 	/**
-	 * Resolves once something was written (or the ring was woken for another reason). The
-	 * writer wakes the reader only while it says it sleeps, so a busy stream costs no wake-ups.
+	 * Without `napMs`: resolves once something was written (or the ring was woken for another
+	 * reason). With it: after `napMs`, or sooner if the ring fills past half. The writer wakes
+	 * the reader only while it says it sleeps, so a busy stream costs no wake-ups.
 	 */
-	async waitForData(): Promise<void> {
+	async waitForData(napMs?: number): Promise<void> {
 		const control = this.#ring.control;
-		Atomics.store(control, CONTROL.readerAsleep, 1);
+		Atomics.store(control, CONTROL.readerAsleep, napMs === undefined ? 1 : 2);
 		const signal = Atomics.load(control, CONTROL.signal);
-		if (!this.hasData && Atomics.load(control, CONTROL.exitRequested) === 0) {
-			const waited = Atomics.waitAsync(control, CONTROL.signal, signal);
+		if ((napMs !== undefined || !this.hasData) && Atomics.load(control, CONTROL.exitRequested) === 0) {
+			const waited = Atomics.waitAsync(control, CONTROL.signal, signal, napMs);
 			if (waited.async) await waited.value;
 		}
 		Atomics.store(control, CONTROL.readerAsleep, 0);
@@ -435,8 +476,13 @@ export class RingReader {
 
 	#string(): string {
 		const units = this.#units;
-		const length = (units[this.#pos]! | (units[this.#pos + 1]! << 16)) >>> 0;
+		const high = units[this.#pos + 1]!;
+		const length = units[this.#pos]! | ((high & ~ONE_BYTE) << 16);
 		const start = this.#pos + 2;
+		if (high & ONE_BYTE) {
+			this.#pos = start + ((length + 1) >>> 1);
+			return this.#bytes.toString('latin1', start * 2, start * 2 + length);
+		}
 		this.#pos = start + length;
 		if (length === 0) return '';
 		if (length < 16) return String.fromCharCode.apply(null, units.subarray(start, start + length) as unknown as number[]);
