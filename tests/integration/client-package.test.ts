@@ -77,12 +77,16 @@ if (closeExplicitly) {
 }
 `;
 
-/** 2,000 events, complete, then `process.exit(0)` at once: no close(), no await. */
+/** 2,000 events, complete, then `process.exit(0)` at once (or fail, then crash): no close(), no await. */
 const EXIT_AGENT = `
 import { createRunwatch } from '@runwatch/client';
 const runwatch = createRunwatch({ flushTimeoutMs: 30000 });
 const run = runwatch.open({ id: process.env.EXEC_ID, agent: 'exit-agent' });
 for (let i = 0; i < 2000; i++) run.output('line ' + i + '\\n');
+if (process.argv[2] === 'crash') {
+	run.fail(new Error('about to crash'));
+	throw new Error('crash');
+}
 run.complete({ lines: 2000 });
 process.exit(0);
 `;
@@ -195,17 +199,22 @@ test('no server and no close(): the flush on exit gives up in bounded time and s
 	expect(Date.now() - started).toBeLessThan(15_000);
 });
 
-test('process.exit() right after complete(): the delivery thread still sends everything before the process ends', async () => {
+test('process.exit() right after complete(), or a crash right after fail(): the delivery thread still sends everything', async () => {
 	const server = await TestServer.start();
 	servers.push(server);
-	const id = `exit-${Date.now()}`;
-	const result = await runNode(['exit-agent.mjs'], { cwd: project, env: { ...clientEnv(server.url, TEST_TOKEN), EXEC_ID: id } });
-	expect(result.code, result.stderr.toString()).toBe(0);
-	const events = await readAllEvents(server, id);
-	expect(events).toHaveLength(2002);
-	expect(events.at(-1)).toMatchObject({ type: 'agent-complete' });
-	const { body } = await request(server, 'GET', `/api/executions/${id}`);
-	expect(body.execution.status).toBe('completed');
+	for (const [mode, code, status, last] of [
+		['exit', 0, 'completed', 'agent-complete'],
+		['crash', 1, 'failed', 'error']
+	] as const) {
+		const id = `${mode}-${Date.now()}`;
+		const result = await runNode(['exit-agent.mjs', mode], { cwd: project, env: { ...clientEnv(server.url, TEST_TOKEN), EXEC_ID: id } });
+		expect(result.code, result.stderr.toString()).toBe(code);
+		const events = await readAllEvents(server, id);
+		expect(events).toHaveLength(2002);
+		expect(events.at(-1)).toMatchObject({ type: last });
+		const { body } = await request(server, 'GET', `/api/executions/${id}`);
+		expect(body.execution.status).toBe(status);
+	}
 });
 
 test("events go out while the agent's thread computes without yielding", async () => {
