@@ -92,3 +92,24 @@ test('the reader sleeps until the writer writes, and the writer wakes it only wh
 	expect(ring.control[CONTROL.signal]).toBe(signalBefore! + 1);
 	expect(reader.hasData).toBe(true);
 });
+
+test('a reader napping between drains is woken early only by a ring half full, also long after it wrapped', async () => {
+	const ring = SharedRing.create(1024);
+	const writer = new RingWriter(ring);
+	const reader = new RingReader(ring);
+	const { sink } = collector();
+	// Three quarters of the ring written and read: the writer's idea of the reader's position is
+	// now three quarters behind (it looks again only when short of room).
+	while (ring.used() < (ring.capacity * 3) / 4) writer.output(1, 0, 'warm-up record', undefined, undefined);
+	reader.drain(sink);
+	const signal = ring.control[CONTROL.signal]!;
+	const napping = reader.waitForData(60_000);
+	let written = 0;
+	while (ring.used() <= ring.capacity / 2 - 16) {
+		writer.output(1, 0, `record ${written++}`, undefined, undefined);
+		expect(ring.control[CONTROL.signal], `woken after ${written} small records`).toBe(signal);
+	}
+	while (ring.control[CONTROL.signal] === signal) writer.output(1, 0, `record ${written++}`, undefined, undefined);
+	await napping;
+	expect(ring.used()).toBeGreaterThan(ring.capacity / 2);
+});

@@ -349,7 +349,13 @@ export class RingWriter {
 		Atomics.store(ring.control, CONTROL.write, this.#write);
 		if (events) ring.counters[COUNTERS.eventsWritten]! += events;
 		const asleep = Atomics.load(ring.control, CONTROL.readerAsleep);
-		if (asleep === 0 || (asleep === 2 && (this.#write - this.#read) >>> 0 <= ring.capacity >>> 1)) return;
+		if (asleep === 0) return;
+		if (asleep === 2) {
+			// Napping: wake it only for a ring half full, by where it really is (the cached position lags).
+			if ((this.#write - this.#read) >>> 0 <= ring.capacity >>> 1) return;
+			this.#read = Atomics.load(ring.control, CONTROL.read);
+			if ((this.#write - this.#read) >>> 0 <= ring.capacity >>> 1) return;
+		}
 		if (Atomics.compareExchange(ring.control, CONTROL.readerAsleep, asleep, 0) === asleep) ring.wake();
 	}
 }
