@@ -131,17 +131,21 @@ const cpuUs = () => {
 };
 
 /**
- * CPU microseconds of this thread alone — the agent's own loop — from the kernel's per-thread
- * accounting (nanoseconds); undefined where there is none (not Linux).
+ * CPU microseconds the given threads of this process have used (their `schedstat`, which the
+ * kernel brings up to date whenever a thread sleeps: exact for the client's delivery thread,
+ * which sleeps every few milliseconds).
  */
-const threadCpuUs = (() => {
-	try {
-		readFileSync('/proc/thread-self/schedstat', 'utf8');
-	} catch {
-		return () => undefined;
+function threadsCpuUs(tids) {
+	let total = 0;
+	for (const tid of tids) {
+		try {
+			total += Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
+		} catch {
+			// a thread that has ended: its time is no longer the process's either
+		}
 	}
-	return () => Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1000;
-})();
+	return total;
+}
 
 /**
  * `blocks` pairs of `iterations` iterations, alternately without the client and with one
@@ -158,14 +162,26 @@ async function agentLoop({ baseUrl, token, iterations, blocks, workBytes = 4096,
 	const { createRunwatch } = await loadClient();
 	const work = makeWork(workBytes);
 	const errors = [];
-	const threadsBefore = new Set(readdirSync('/proc/self/task'));
+	const listThreads = () => (existsSync('/proc/self/task') ? readdirSync('/proc/self/task') : undefined);
+	const threadsBefore = new Set(listThreads() ?? []);
 	const runwatch = createRunwatch({ url: baseUrl, token, flushOnExit: false, deliveryThread, onError: (error) => errors.push(`${error.code}: ${error.message}`) });
+	// The threads the client started (its delivery thread), once it is up.
+	await new Promise((resolve) => setTimeout(resolve, 200));
+	const clientThreads = listThreads()?.filter((t) => !threadsBefore.has(t));
 	if (deliveryThread && deliveryCpus) {
 		// The client's delivery thread may run on these cores (as on a machine where the agent's
 		// process is not confined to one); the agent's own thread stays on the load core.
-		await new Promise((resolve) => setTimeout(resolve, 200));
-		for (const tid of readdirSync('/proc/self/task').filter((t) => !threadsBefore.has(t))) execFileSync('taskset', ['-p', '-c', deliveryCpus, tid], { stdio: 'ignore' });
+		for (const tid of clientThreads ?? []) execFileSync('taskset', ['-p', '-c', deliveryCpus, tid], { stdio: 'ignore' });
 	}
+	/**
+	 * The agent thread's CPU: the process's (exact) minus the client's threads'. Not the agent
+	 * thread's own `schedstat`: a thread that never sleeps has it brought up to date only at
+	 * scheduler ticks (4 ms here), too coarse for a block.
+	 */
+	const threadCpuUs = () => {
+		const others = clientThreads && threadsCpuUs(clientThreads);
+		return others === undefined ? undefined : cpuUs() - others;
+	};
 	const run = await runwatch.start({ agent: 'bench-agent-loop' });
 	let sink = 0;
 	const loop = async (withClient) => {

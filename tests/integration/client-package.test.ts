@@ -88,6 +88,7 @@ if (process.argv[2] === 'crash') {
 	throw new Error('crash');
 }
 run.complete({ lines: 2000 });
+if (process.argv[2] === 'close-exit') runwatch.close(); // not awaited
 process.exit(0);
 `;
 
@@ -199,11 +200,12 @@ test('no server and no close(): the flush on exit gives up in bounded time and s
 	expect(Date.now() - started).toBeLessThan(15_000);
 });
 
-test('process.exit() right after complete(), or a crash right after fail(): the delivery thread still sends everything', async () => {
+test('process.exit() right after complete() (also after a close() not awaited), or a crash right after fail(): the delivery thread still sends everything', async () => {
 	const server = await TestServer.start();
 	servers.push(server);
 	for (const [mode, code, status, last] of [
 		['exit', 0, 'completed', 'agent-complete'],
+		['close-exit', 0, 'completed', 'agent-complete'],
 		['crash', 1, 'failed', 'error']
 	] as const) {
 		const id = `${mode}-${Date.now()}`;

@@ -103,6 +103,7 @@ export class Runwatch {
 		this.#exitFlush = 'idle';
 		if (this.#config.flushOnExit) {
 			process.on('beforeExit', this.#onBeforeExit);
+			process.off('exit', this.#onExit);
 			process.on('exit', this.#onExit);
 		}
 	}
@@ -128,8 +129,10 @@ export class Runwatch {
 	async close(options: { timeoutMs?: number } = {}): Promise<void> {
 		this.#closed = true;
 		process.off('beforeExit', this.#onBeforeExit);
-		process.off('exit', this.#onExit);
+		// The exit handler stays until the close is over: `close(); process.exit()` without
+		// awaiting must still deliver.
 		await this.#link.close(options.timeoutMs ?? this.#config.flushTimeoutMs);
+		if (this.#closed) process.off('exit', this.#onExit);
 	}
 
 	/**
@@ -150,7 +153,6 @@ export class Runwatch {
 	 * `flushTimeoutMs`. Without the delivery thread nothing can be sent from here.
 	 */
 	readonly #onExit = (): void => {
-		if (this.#closed) return;
 		if (this.stats().queued > 0) this.#link.flushAtExit();
 	};
 }

@@ -25,9 +25,7 @@ export type ToHost =
 	| { op: 'flush'; id: number; slot?: number; timeoutMs: number }
 	| { op: 'closeExecution'; id: number; slot: number; timeoutMs: number }
 	| { op: 'close'; id: number; timeoutMs: number }
-	| { op: 'stopWatching'; slot: number }
-	/** The agent let go of the execution's handle: forget it once its events are delivered. */
-	| { op: 'forget'; slot: number };
+	| { op: 'stopWatching'; slot: number };
 
 /** What the delivery side tells the agent's thread. */
 export type FromHost =
@@ -82,6 +80,7 @@ export class DeliveryHost implements RecordSink {
 	readonly #post: (message: FromHost) => void;
 	readonly #entries = new Map<number, Entry>();
 	#closed = false;
+	#closing: Promise<void> | undefined;
 
 	constructor(ring: SharedRing, config: HostConfig, post: (message: FromHost) => void) {
 		this.#ring = ring;
@@ -104,12 +103,7 @@ export class DeliveryHost implements RecordSink {
 		const control = this.#ring.control;
 		while (!this.#closed) {
 			const records = this.#drain();
-			if (Atomics.load(control, CONTROL.exitRequested) === 1) {
-				await this.#close(this.#ctx.config.flushTimeoutMs);
-				Atomics.store(control, CONTROL.exitDone, 1);
-				Atomics.notify(control, CONTROL.exitDone);
-				return;
-			}
+			if (Atomics.load(control, CONTROL.exitRequested) === 1) return this.#close(this.#ctx.config.flushTimeoutMs);
 			await this.#reader.waitForData(records > 0 ? DRAIN_INTERVAL_MS : undefined);
 		}
 	}
@@ -121,14 +115,6 @@ export class DeliveryHost implements RecordSink {
 			case 'stopWatching':
 				this.#entries.get(message.slot)?.stopWatching.abort();
 				return;
-			case 'forget': {
-				const entry = this.#entries.get(message.slot);
-				if (!entry) return;
-				entry.forgotten = true;
-				entry.stopWatching.abort();
-				if (!entry.sender.pending) this.#entries.delete(message.slot);
-				return;
-			}
 			case 'flush': {
 				const entries = message.slot === undefined ? [...this.#entries.values()] : [this.#entries.get(message.slot)].filter((e) => e !== undefined);
 				const results = await Promise.all(entries.map((entry) => entry.sender.flush(message.timeoutMs)));
@@ -152,15 +138,23 @@ export class DeliveryHost implements RecordSink {
 		try {
 			return this.#reader.drain(this);
 		} catch (error) {
-			// A bug, not bad input: say it once and stop reading rather than loop on it.
+			// A bug, not bad input: say it once and stop reading rather than loop on it; an exit
+			// waiting for this side need not wait any more.
 			this.#closed = true;
+			Atomics.store(this.#ring.control, CONTROL.exitDone, 1);
+			Atomics.notify(this.#ring.control, CONTROL.exitDone);
 			this.#post({ op: 'error', code: 'abandoned', message: `delivery stopped: ${(error as Error).message}`, executionId: '' });
 			return 0;
 		}
 	}
 
 	/** Stops watching for cancels, flushes within `timeoutMs`, gives up what is left. */
-	async #close(timeoutMs: number): Promise<void> {
+	#close(timeoutMs: number): Promise<void> {
+		// Once: a close() and the process's exit may both ask.
+		return (this.#closing ??= this.#closeOnce(timeoutMs));
+	}
+
+	async #closeOnce(timeoutMs: number): Promise<void> {
 		this.#drain();
 		this.#closed = true;
 		for (const entry of this.#entries.values()) entry.stopWatching.abort();
@@ -168,6 +162,23 @@ export class DeliveryHost implements RecordSink {
 		await Promise.all(entries.map((entry) => entry.sender.flush(timeoutMs)));
 		for (const entry of entries) entry.sender.abandon();
 		this.#entries.clear();
+		// An exit may be waiting for this (a close() not awaited, then process.exit()): say it is
+		// over. Both sides store, then load the other's flag, so one of them sees the other's.
+		const control = this.#ring.control;
+		Atomics.store(control, CONTROL.hostClosed, 1);
+		if (Atomics.load(control, CONTROL.exitRequested) === 1) {
+			Atomics.store(control, CONTROL.exitDone, 1);
+			Atomics.notify(control, CONTROL.exitDone);
+		}
+	}
+
+	/** The agent let go of the execution's handle: it is forgotten once its events are delivered. */
+	forget(slot: number): void {
+		const entry = this.#entries.get(slot);
+		if (!entry) return;
+		entry.forgotten = true;
+		entry.stopWatching.abort();
+		if (!entry.sender.pending) this.#entries.delete(slot);
 	}
 
 	/** Opens an execution's delivery; a slot already open is left as it is (see `DeliveryLink` taking over). */

@@ -83,3 +83,14 @@ test('after close() the old executions are done (their events dropped), and one 
 	expect(delivery.stats()).toMatchObject({ sent: 2, dropped: 2, queued: 0 });
 	await delivery.close(1000);
 });
+
+test('a flush asked while close() ends delivery settles (false) instead of waiting for ever', async () => {
+	server = await RecordingServer.start();
+	const delivery = link({}, 1024);
+	const slot = delivery.open(handle, 'closing', '{"agent":{"name":"a"},"id":"closing"}');
+	for (let n = 0; n < 2000; n++) delivery.own(slot, false, 'log', { level: 'info', message: `message ${n} ${'m'.repeat(200)}` }, undefined, false);
+	const flushed = delivery.request({ op: 'flush', timeoutMs: 5000 });
+	await delivery.close(1);
+	const settled = await Promise.race([flushed, new Promise((resolve) => setTimeout(() => resolve('not settled'), 8000))]);
+	expect(typeof settled).toBe('boolean');
+});

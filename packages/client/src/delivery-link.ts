@@ -38,7 +38,8 @@ export class DeliveryLink {
 	readonly #forget = new FinalizationRegistry<number>((slot) => {
 		this.#executions.delete(slot);
 		this.#opened.delete(slot);
-		this.#send({ op: 'forget', slot });
+		// By the ring, after the execution's last records (some may still wait for room).
+		if (!this.#closed) this.#essential(() => this.#writer.forget(slot));
 	});
 	readonly #waiting = new Map<number, { message: Request; resolve: (ok: boolean) => void }>();
 	/** What each open execution was opened with: sent again if delivery has to start over here. */
@@ -52,7 +53,9 @@ export class DeliveryLink {
 	 * (`maxQueueEvents`, `maxQueueBytes`); beyond it the newest are dropped, except an
 	 * execution's open, start and end.
 	 */
-	#overflow: { write: () => boolean; units: number }[] = [];
+	#overflow: { write: () => boolean; units: number; event: boolean }[] = [];
+	/** Events among `#overflow` (the rest open or forget an execution). */
+	#overflowEvents = 0;
 	/** The first of `#overflow` still waiting (what is before it was written). */
 	#overflowHead = 0;
 	#overflowUnits = 0;
@@ -81,6 +84,7 @@ export class DeliveryLink {
 	/** Starts delivery: at construction, and again when an execution is opened after `close()`. */
 	#start(): void {
 		this.#closed = false;
+		Atomics.store(this.ring.control, CONTROL.hostClosed, 0);
 		if (this.#config.deliveryThread && existsSync(workerFile)) this.#startThread();
 		else this.#startHere();
 	}
@@ -192,12 +196,15 @@ export class DeliveryLink {
 	async request(request: Request): Promise<boolean> {
 		if (this.#closed) return false;
 		// What waits for room in the ring goes first: a flush covers every event queued before it.
-		await this.#writeOverflow(Date.now() + request.timeoutMs);
+		const deadline = Date.now() + request.timeoutMs;
+		await this.#writeOverflow(deadline);
+		// A close() may have ended delivery meanwhile: nothing would answer.
+		if (this.#closed) return false;
 		const id = this.#nextRequest++;
 		const release = this.hold();
 		return new Promise<boolean>((resolve) => {
 			this.#waiting.set(id, { message: request, resolve });
-			this.#send({ ...request, id } as ToHost);
+			this.#send({ ...request, timeoutMs: Math.max(0, deadline - Date.now()), id } as ToHost);
 		}).finally(release);
 	}
 
@@ -237,7 +244,7 @@ export class DeliveryLink {
 			dropped: c[COUNTERS.dropped]! + c[COUNTERS.ringDropped]!,
 			retries: c[COUNTERS.retries]!,
 			failed: c[COUNTERS.failed]!,
-			queued: c[COUNTERS.queued]! + c[COUNTERS.eventsWritten]! - c[COUNTERS.eventsRead]! + this.#overflowCount
+			queued: c[COUNTERS.queued]! + c[COUNTERS.eventsWritten]! - c[COUNTERS.eventsRead]! + this.#overflowEvents
 		};
 	}
 
@@ -256,11 +263,13 @@ export class DeliveryLink {
 		while (!this.#retryOverflow() && Date.now() < deadline) Atomics.wait(control, CONTROL.exitDone, 0, OVERFLOW_RETRY_MS);
 		Atomics.store(control, CONTROL.exitRequested, 1);
 		this.ring.wake();
-		Atomics.wait(control, CONTROL.exitDone, 0, this.#config.flushTimeoutMs + 1000);
+		// A close() that was not awaited may have ended already (see DeliveryHost#closeOnce).
+		if (Atomics.load(control, CONTROL.hostClosed) === 0) Atomics.wait(control, CONTROL.exitDone, 0, Math.max(0, deadline - Date.now()) + 1000);
 		// Its reports (an `abandoned` among them) came while this thread was blocked.
 		for (let m = receiveMessageOnPort(this.#port!); m; m = receiveMessageOnPort(this.#port!)) this.#receive(m.message as FromHost);
 		return true;
 	}
+
 
 	#send(message: ToHost): void {
 		if (this.#port) this.#port.postMessage(message);
@@ -317,11 +326,11 @@ export class DeliveryLink {
 				return this.#tooBig(error as Error);
 			}
 		}
-		this.#keep(write, true, 0);
+		this.#keep(write, true, 0, false);
 	}
 
 	/** Keeps a record the ring refused until it has room, or drops it when over the budget. */
-	#keep(write: () => boolean, essential: boolean, units: number): void {
+	#keep(write: () => boolean, essential: boolean, units: number, event = true): void {
 		const { maxQueueEvents, maxQueueBytes } = this.#config;
 		if (!essential && (this.stats().queued >= maxQueueEvents || (this.#overflowUnits + units) * 2 > maxQueueBytes)) {
 			this.ring.counters[COUNTERS.ringDropped]! += 1;
@@ -331,7 +340,8 @@ export class DeliveryLink {
 			}
 			return;
 		}
-		this.#overflow.push({ write, units });
+		this.#overflow.push({ write, units, event });
+		if (event) this.#overflowEvents++;
 		this.#overflowUnits += units;
 		this.#retryLater();
 	}
@@ -347,6 +357,7 @@ export class DeliveryLink {
 			}
 			this.#overflow[this.#overflowHead++] = undefined!;
 			this.#overflowUnits -= next.units;
+			if (next.event) this.#overflowEvents--;
 		}
 		if (this.#overflowHead < this.#overflow.length) {
 			this.#retryLater();
@@ -370,7 +381,7 @@ export class DeliveryLink {
 		if (this.#retryOverflow()) return;
 		const release = this.hold();
 		try {
-			while (!this.#retryOverflow() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, OVERFLOW_RETRY_MS));
+			while (!this.#closed && !this.#retryOverflow() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, OVERFLOW_RETRY_MS));
 		} finally {
 			release();
 		}
@@ -386,6 +397,12 @@ export class DeliveryLink {
 	#shutDown(): void {
 		clearTimeout(this.#overflowTimer);
 		this.#overflowTimer = undefined;
+		// What still waited for room in the ring is given up, like the queue over there.
+		this.ring.counters[COUNTERS.ringDropped]! += this.#overflowEvents;
+		this.#overflow = [];
+		this.#overflowHead = 0;
+		this.#overflowUnits = 0;
+		this.#overflowEvents = 0;
 		const worker = this.#worker;
 		this.#worker = undefined;
 		this.#host = undefined;
@@ -393,5 +410,8 @@ export class DeliveryLink {
 		this.#port = undefined;
 		if (worker) void worker.terminate();
 		this.#opened.clear();
+		// Requests made meanwhile (another close, a flush) get their answer: nothing more goes.
+		for (const { resolve } of this.#waiting.values()) resolve(false);
+		this.#waiting.clear();
 	}
 }

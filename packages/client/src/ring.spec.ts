@@ -9,6 +9,7 @@ function collector(): { sink: RecordSink; got: Got[] } {
 		got,
 		sink: {
 			open: (...args) => void got.push(['open', ...args]),
+			forget: (...args) => void got.push(['forget', ...args]),
 			own: (...args) => void got.push(['own', ...args]),
 			json: (...args) => void got.push(['json', ...args])
 		}

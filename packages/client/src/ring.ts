@@ -34,7 +34,9 @@ export const CONTROL = {
 	/** Set by the agent's thread at exit: deliver what is queued, then set `exitDone`. */
 	exitRequested: 34,
 	/** Set by the delivery thread once the exit flush ended (delivered or gave up). */
-	exitDone: 35
+	exitDone: 35,
+	/** Set by the delivery side once a close ended: an exit then has nothing to wait for. */
+	hostClosed: 36
 } as const;
 const CONTROL_SLOTS = 48;
 
@@ -118,7 +120,9 @@ export const OP = {
 	/** An event already serialised (without its id, which the delivery thread assigns). */
 	json: 3,
 	/** An `output` event: its text, stream and step, nothing else (the hot path). */
-	output: 4
+	output: 4,
+	/** The agent let go of the execution's handle: forget it once its events are delivered. */
+	forget: 5
 } as const;
 
 export const FLAG = {
@@ -142,6 +146,7 @@ export type FlatData = Record<string, string | number | boolean>;
 /** What the reader hands over, one record at a time. */
 export interface RecordSink {
 	open(slot: number, executionId: string, createBody: string): void;
+	forget(slot: number): void;
 	own(slot: number, essential: boolean, tsMs: number, type: string, data: FlatData | undefined, stepId: string | undefined, parentStepId: string | undefined, ends: boolean): void;
 	json(slot: number, essential: boolean, jsonWithoutId: string, ends: boolean): void;
 }
@@ -174,6 +179,14 @@ export class RingWriter {
 		this.#head(OP.open, 0, slot);
 		this.#string(executionId);
 		this.#string(createBody);
+		this.#commit(0);
+		return true;
+	}
+
+	/** Records that the execution's handle is gone. `false` when the ring is full. */
+	forget(slot: number): boolean {
+		if (!this.#begin(4)) return false;
+		this.#head(OP.forget, 0, slot);
 		this.#commit(0);
 		return true;
 	}
@@ -435,6 +448,9 @@ export class RingReader {
 				const body = this.#string();
 				this.#advance(length);
 				sink.open(slot, id, body);
+			} else if (op === OP.forget) {
+				this.#advance(length);
+				sink.forget(slot);
 			} else {
 				throw new Error(`runwatch: corrupt delivery ring (record kind ${op})`);
 			}
