@@ -38,8 +38,8 @@ export default {
 	description: 'E output events through @runwatch/client (then close()) beside raw fetch batches; the agent loop slowed by one event per iteration',
 	systems: ['runwatch'],
 	notApplicable: { 'runwatch-sse': 'same ingest path as Runwatch', socketio: 'no storage', 'ws-broadcast': 'no storage', 'ws-broadcast-tick': 'no storage' },
-	defaults: { events: 200000, batch: 500, inFlight: 4, payloadBytes: 80, iterations: 8000, blocks: 7, workBytes: 4096, timeoutMs: 300000 },
-	quick: { events: 50000, iterations: 4000, blocks: 3 },
+	defaults: { events: 200000, batch: 500, inFlight: 4, payloadBytes: 80, iterations: 8000, blocks: 15, workBytes: 4096, timeoutMs: 300000 },
+	quick: { events: 50000, iterations: 4000, blocks: 5 },
 	metrics: [
 		'clientPerSec', 'rawPerSec', 'clientVsRaw', 'clientLoopMs', 'clientMs', 'rawMs', 'clientServerCpuPct', 'rawServerCpuPct', 'clientLoadCpuPct', 'rawLoadCpuPct',
 		'iterUsWithout', 'iterUsWith', 'slowdownPct', 'clientUsPerEvent', 'processSlowdownPct', 'processUsPerEvent', 'wallSlowdownPct', 'loopDropped', 'loopLost',
