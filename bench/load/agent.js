@@ -132,8 +132,8 @@ const cpuUs = () => {
 
 /**
  * CPU microseconds the given threads of this process have used (their `schedstat`, which the
- * kernel brings up to date whenever a thread sleeps: exact for the client's delivery thread,
- * which sleeps every few milliseconds).
+ * kernel brings up to date whenever a thread sleeps: exact for threads that sleep often, like
+ * the client's delivery thread and V8's helpers).
  */
 function threadsCpuUs(tids) {
 	let total = 0;
@@ -174,13 +174,14 @@ async function agentLoop({ baseUrl, token, iterations, blocks, workBytes = 4096,
 		for (const tid of clientThreads ?? []) execFileSync('taskset', ['-p', '-c', deliveryCpus, tid], { stdio: 'ignore' });
 	}
 	/**
-	 * The agent thread's CPU: the process's (exact) minus the client's threads'. Not the agent
-	 * thread's own `schedstat`: a thread that never sleeps has it brought up to date only at
-	 * scheduler ticks (4 ms here), too coarse for a block.
+	 * The agent thread's CPU: the process's (exact) minus every other thread's — the client's
+	 * delivery thread, and V8's helpers (garbage collection, compilation) for both threads. Not
+	 * the agent thread's own `schedstat`: a thread that never sleeps has it brought up to date
+	 * only at scheduler ticks (4 ms here), too coarse for a block.
 	 */
 	const threadCpuUs = () => {
-		const others = clientThreads && threadsCpuUs(clientThreads);
-		return others === undefined ? undefined : cpuUs() - others;
+		const others = listThreads()?.filter((t) => t !== String(process.pid));
+		return others && cpuUs() - threadsCpuUs(others);
 	};
 	const run = await runwatch.start({ agent: 'bench-agent-loop' });
 	let sink = 0;

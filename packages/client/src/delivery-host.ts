@@ -45,32 +45,15 @@ interface Entry {
 
 /** The delivery counters, stored in the ring's shared counters so the agent's thread reads them at any time. */
 function sharedStats(counters: Float64Array): DeliveryContext['stats'] {
-	return {
-		get sent() {
-			return counters[COUNTERS.sent]!;
-		},
-		set sent(value) {
-			counters[COUNTERS.sent] = value;
-		},
-		get dropped() {
-			return counters[COUNTERS.dropped]!;
-		},
-		set dropped(value) {
-			counters[COUNTERS.dropped] = value;
-		},
-		get retries() {
-			return counters[COUNTERS.retries]!;
-		},
-		set retries(value) {
-			counters[COUNTERS.retries] = value;
-		},
-		get failed() {
-			return counters[COUNTERS.failed]!;
-		},
-		set failed(value) {
-			counters[COUNTERS.failed] = value;
-		}
-	};
+	const stats = {} as DeliveryContext['stats'];
+	for (const key of ['sent', 'dropped', 'retries', 'failed'] as const) {
+		Object.defineProperty(stats, key, {
+			enumerable: true,
+			get: () => counters[COUNTERS[key]],
+			set: (value: number) => (counters[COUNTERS[key]] = value)
+		});
+	}
+	return stats;
 }
 
 export class DeliveryHost implements RecordSink {
