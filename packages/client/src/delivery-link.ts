@@ -149,6 +149,10 @@ export class DeliveryLink {
 		return slot;
 	}
 
+	// own, output and json are written out alike rather than through one helper taking a closure:
+	// on the agent's hot path a closure per event is garbage per event. Only a record the full
+	// ring refuses gets one (#keep).
+
 	/** Queues an event with flat data (see `RingWriter.own`). Never throws, never blocks. */
 	own(slot: number, essential: boolean, type: string, data: FlatData | undefined, stepId: string | undefined, ends: boolean): void {
 		if (this.#closed) return this.#afterClose();
