@@ -75,6 +75,34 @@ test('filters by status, agent and department, search, and a state for no matche
 	await expect(page.getByTestId('execution-row')).toHaveCount(5);
 });
 
+test('a status and a search chosen before the page is hydrated still apply once it is', async ({ page, freshServer: server }) => {
+	const failing = executionId('early-failed');
+	await server.createExecution({ id: executionId('early-running'), agent: { name: 'triage' } });
+	await server.createExecution({ id: failing, agent: { name: 'triage' } });
+	await server.postEvents(failing, [{ type: 'agent-start' }, { type: 'error', data: { message: 'x' } }]);
+
+	// Hold the app's scripts back: the user picks from the server-rendered page meanwhile.
+	let release!: () => void;
+	const scripts = new Promise<void>((resolve) => (release = resolve));
+	await page.route('**/_app/immutable/**', async (route) => {
+		await scripts;
+		await route.continue();
+	});
+	// (Module scripts hold DOMContentLoaded back too: wait for the rendered rows instead.)
+	await page.goto(`${server.url}/`, { waitUntil: 'commit' });
+	await expect(page.getByTestId('execution-row')).toHaveCount(2);
+	await page.getByLabel('Status').selectOption('failed');
+	await page.getByLabel('Search').fill('early');
+	release();
+
+	await live(page);
+	await expect(page).toHaveURL(/status=failed/);
+	await expect(page).toHaveURL(/q=early/);
+	await expect(page.getByLabel('Status')).toHaveValue('failed');
+	await expect(page.getByTestId('execution-row')).toHaveCount(1);
+	await expect(rowOf(page, failing)).toBeVisible();
+});
+
 test('cursor pagination: older pages and back to the newest', async ({ page, freshServer: server }) => {
 	const ids: string[] = [];
 	for (let i = 0; i < 7; i++) {
