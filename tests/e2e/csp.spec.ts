@@ -210,5 +210,14 @@ test('the empty page copies its commands with a click and says "Copied"; no CSP 
 		// The confirmation goes away by itself.
 		await expect(button).toHaveText('Copy');
 	}
+	// Each command shows whole, wrapped inside its box at desktop and phone widths (the event
+	// command's JSON used to run past the edge, its end hidden).
+	for (const width of [1280, 390]) {
+		await page.setViewportSize({ width, height: 844 });
+		for (const command of ['create-command', 'event-command']) {
+			const box = empty.getByTestId(command);
+			expect(await box.evaluate((el) => el.scrollWidth - el.clientWidth), `${command} at ${width} px`).toBeLessThanOrEqual(0);
+		}
+	}
 	expect(await seen.problems()).toEqual([]);
 });
