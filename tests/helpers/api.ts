@@ -39,6 +39,7 @@ export interface PostResult {
 	accepted: number;
 	lastSeq: number;
 	results: { id: string; seq: number; duplicate: boolean }[];
+	warnings?: string[];
 }
 
 /** Posts one event (object) or a batch (array) and insists on 200. */

@@ -107,6 +107,19 @@ describe.each([
 			expect(Number.isNaN(Date.parse(first.ts))).toBe(false);
 			expect(custom).toMatchObject({ type: 'custom.thing', data: { anything: [1, 2, { x: null }] } });
 			expect(usage.ts).toBe('2025-05-05T10:00:00+02:00');
+			// A clean batch has no warnings at all.
+			expect(one).not.toHaveProperty('warnings');
+			expect(batch).not.toHaveProperty('warnings');
+		});
+
+		test('a type that looks like a misspelt core type is stored as custom, and the answer says which one was meant', async () => {
+			const id = await createExecution(server);
+			const answer = await postEvents(server, id, [{ type: 'agent-start' }, { type: 'agent-completed' }, { type: 'agent-completed' }, { type: 'my.custom' }]);
+			expect(answer.accepted).toBe(4);
+			expect(answer.warnings).toEqual([expect.stringMatching(/^"agent-completed" is not a core event type.*did you mean "agent-complete"\?$/)]);
+			const got = await request(server, 'GET', `/api/executions/${id}`, { auth: false });
+			expect(got.body.execution.status).toBe('running');
+			expect(got.body.events.map((e: { type: string }) => e.type)).toEqual(['agent-start', 'agent-completed', 'agent-completed', 'my.custom']);
 		});
 
 		test('GET .../events pages with since and limit', async () => {

@@ -124,7 +124,12 @@ export const postEventsResponseSchema = z.object({
 	/** How many events this request stored (duplicates of earlier sends are not counted). */
 	accepted: z.number().int().nonnegative(),
 	lastSeq: z.number().int().nonnegative(),
-	results: z.array(ingestResultSchema)
+	results: z.array(ingestResultSchema),
+	/**
+	 * Present only when a sent type looks like a misspelt core type (`agent-completed`): one
+	 * sentence per such type. Those events were stored, as custom events.
+	 */
+	warnings: z.array(z.string()).optional()
 });
 export type PostEventsResponse = z.infer<typeof postEventsResponseSchema>;
 

@@ -4,6 +4,7 @@ import { eventInputSchema, idSchema, type EventInput } from '../../protocol/even
 import type { CreateExecutionInput, Execution } from '../../protocol/executions.js';
 import { MAX_EVENT_BYTES } from '../../protocol/limits.js';
 import { invalid, RunwatchError } from '../errors.js';
+import { typeWarnings } from './type-hints.js';
 import type { RequestCredentials } from '../access/credentials.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { NewExecution, PreparedEvent, Store, StoredRow } from '../store/store.js';
@@ -261,7 +262,8 @@ export class Ingest {
 		try {
 			const { inputs, isBatch } = parseEventsBody(await request.readBody());
 			const { accepted, lastSeq, results } = await this.#append(id, inputs, (index) => (isBatch ? `events.${index}` : 'event'));
-			return { accepted, lastSeq, results };
+			const warnings = typeWarnings(inputs);
+			return warnings.length > 0 ? { accepted, lastSeq, results, warnings } : { accepted, lastSeq, results };
 		} finally {
 			done();
 		}
