@@ -24,8 +24,7 @@ export const DRAIN_INTERVAL_MS = 5;
 export type ToHost =
 	| { op: 'flush'; id: number; slot?: number; timeoutMs: number }
 	| { op: 'closeExecution'; id: number; slot: number; timeoutMs: number }
-	| { op: 'close'; id: number; timeoutMs: number }
-	| { op: 'stopWatching'; slot: number };
+	| { op: 'close'; id: number; timeoutMs: number };
 
 /** What the delivery side tells the agent's thread. */
 export type FromHost =
@@ -95,9 +94,6 @@ export class DeliveryHost implements RecordSink {
 	async handle(message: ToHost): Promise<void> {
 		this.#drain();
 		switch (message.op) {
-			case 'stopWatching':
-				this.#entries.get(message.slot)?.stopWatching.abort();
-				return;
 			case 'flush': {
 				const entries = message.slot === undefined ? [...this.#entries.values()] : [this.#entries.get(message.slot)].filter((e) => e !== undefined);
 				const results = await Promise.all(entries.map((entry) => entry.sender.flush(message.timeoutMs)));

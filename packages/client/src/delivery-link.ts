@@ -226,10 +226,6 @@ export class DeliveryLink {
 		};
 	}
 
-	stopWatching(slot: number): void {
-		this.#send({ op: 'stopWatching', slot });
-	}
-
 	/**
 	 * Flushes, gives up what is left after `timeoutMs`, and ends the delivery thread (started
 	 * again if an execution is opened later).

@@ -156,7 +156,7 @@ export class Execution {
 
 	/** Queues an event of any type (`type`: letters, digits, `_ . : / -`). */
 	event(type: string, data?: Record<string, unknown>, options: { stepId?: string; parentStepId?: string } = {}): void {
-		// The id is given on the delivery side, in queue order; `serialiseEvent` puts it first.
+		// No id here: the delivery side puts one in front, in queue order.
 		const event = { type, ts: new Date().toISOString() } as OutgoingEvent;
 		const stepId = options.stepId ?? this.#currentStep()?.stepId;
 		if (stepId) event.stepId = stepId;
@@ -280,10 +280,5 @@ export class Execution {
 		if (!stepsUsed) return undefined;
 		for (let frame = steps.getStore(); frame; frame = frame.outer) if (frame.execution === this) return frame;
 		return undefined;
-	}
-
-	/** @internal Stops the cancel poll (client close, process exit). */
-	stopWatching(): void {
-		this.#link.stopWatching(this.#slot);
 	}
 }
